@@ -1,0 +1,164 @@
+//! The hyperspherical energy of a layer and its closed-form gradient.
+
+use burn::tensor::{Bool, Tensor};
+
+use crate::config::{EnergyConfig, Reduction};
+use crate::error::Result;
+use crate::kernel::PairKernel;
+use crate::validate::check_neurons;
+
+/// Smallest normalizer `sqrt(||w||^2 + eps)`: with `eps = 0` a zero neuron maps to the zero
+/// vector (cosine 0 with every other neuron) instead of NaN.
+pub const NORM_FLOOR: f64 = 1e-30;
+
+/// The Minimum Hyperspherical Energy of a set of neurons (the rows of a matrix).
+///
+/// `E = reduce over pairs i < j of f(u_i, u_j)` with `u = w / sqrt(||w||^2 + eps)`, exactly as the
+/// released code computes it (see `EnergyConfig` for the variants).
+///
+/// The gradient is not an autodiff trace through the `N x N` Gram matrix: it is the closed form
+/// `dE/dU = A U` with `A_ij = f'(c_ij)` (one `(N x N)(N x d)` product), taken back through the
+/// row normalization, and injected into the autodiff graph of the input. Callers on an autodiff
+/// device get the exact gradient from `backward()` as from any other tensor operation.
+///
+/// # Degenerate input
+/// [`forward`](Self::forward) never fails and never returns NaN for finite input:
+/// - `N = 1` (full space) has no pairs: energy 0, gradient 0.
+/// - A zero neuron normalizes to the zero vector (`eps > 0` keeps `0 / sqrt(eps) = 0`): its
+///   cosine with every neuron is 0, so it sits at 90 degrees from all of them.
+/// - Exact duplicates have `d^2 = 2 eps / (||w||^2 + eps) > 0`. Where rounding drives `2 - 2c`
+///   to zero or below, `d^2` is clamped at [`D2_FLOOR`](crate::kernel::D2_FLOOR).
+/// - Cosines that round past `+-1` (float32, a large neuron and its negation) are clamped into
+///   `[-1, 1]` before `acos`, and `1 - c^2` is floored at [`SIN2_FLOOR`](crate::kernel::SIN2_FLOOR)
+///   in `acos`'s derivative.
+///
+/// [`try_forward`](Self::try_forward) rejects empty layers, non-finite values, zero and duplicate
+/// neurons with a typed error instead.
+///
+/// ```
+/// use burn::tensor::{Device, Tensor};
+/// use burn_mhe::{EnergyConfig, HypersphericalEnergy};
+///
+/// let device = Device::flex().autodiff();
+/// // Three neurons in the plane, 120 degrees apart: the minimum-energy configuration.
+/// let h = 3f32.sqrt() / 2.0;
+/// let neurons = Tensor::<2>::from_data([[1.0, 0.0], [-0.5, h], [-0.5, -h]], &device).require_grad();
+/// let energy = EnergyConfig::new().with_s(1.0).with_eps(0.0).init().unwrap();
+/// let e = energy.forward(neurons.clone());
+/// assert!((e.clone().into_scalar::<f32>() - 1.0 / 3f32.sqrt()).abs() < 1e-6);
+/// // At the optimum the gradient is normal to the sphere: zero after normalization.
+/// let grad = neurons.grad(&e.backward()).unwrap();
+/// assert!(grad.abs().max().into_scalar::<f32>() < 1e-6);
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct HypersphericalEnergy {
+    config: EnergyConfig,
+    kernel: PairKernel,
+}
+
+impl EnergyConfig {
+    /// Checks the configuration and builds the energy.
+    pub fn init(&self) -> Result<HypersphericalEnergy> {
+        self.validate()?;
+        Ok(HypersphericalEnergy {
+            config: self.clone(),
+            kernel: PairKernel::new(self),
+        })
+    }
+}
+
+impl HypersphericalEnergy {
+    /// The configuration this energy was built from.
+    pub fn config(&self) -> &EnergyConfig {
+        &self.config
+    }
+
+    /// Number of unordered pairs among the points of `neurons` rows (`2N` points in half-space).
+    pub fn pairs(&self, neurons: usize) -> usize {
+        if self.config.half_space {
+            neurons * (2 * neurons).saturating_sub(1)
+        } else {
+            neurons * neurons.saturating_sub(1) / 2
+        }
+    }
+
+    /// The energy of `neurons` (one neuron a row), shape `[1]`, differentiable on autodiff devices.
+    pub fn forward(&self, neurons: Tensor<2>) -> Tensor<1> {
+        if !neurons.is_tracked() {
+            return self.value_and_grad(neurons).0;
+        }
+        let (value, grad) = self.value_and_grad(neurons.clone().without_autodiff());
+        // `neurons - neurons.detach()` is exactly zero, so the value is untouched, while the
+        // gradient of `sum(zero * grad)` with respect to `neurons` is exactly `grad`.
+        let zero = neurons.clone() - neurons.detach();
+        (zero * grad).sum() + value
+    }
+
+    /// Like [`forward`](Self::forward), after checking the neurons with
+    /// [`check_neurons`](crate::check_neurons).
+    pub fn try_forward(&self, neurons: Tensor<2>) -> Result<Tensor<1>> {
+        check_neurons(&neurons)?;
+        Ok(self.forward(neurons))
+    }
+
+    /// The energy (shape `[1]`) and its gradient with respect to `neurons` (same shape), computed
+    /// in closed form without autodiff. An autodiff input is treated as a constant.
+    pub fn value_and_grad(&self, neurons: Tensor<2>) -> (Tensor<1>, Tensor<2>) {
+        let [n, d] = neurons.dims();
+        let (value, grad) = self.batch_value_and_grad(neurons.reshape([1, n, d]));
+        (value, grad.reshape([n, d]))
+    }
+
+    /// The energies of `B` independent layers stacked as `[B, N, d]` (shape `[B]`) and their
+    /// gradients (`[B, N, d]`), in closed form without autodiff: one batched Gram matrix and one
+    /// batched `(N x N)(N x d)` product for all of them.
+    pub fn batch_value_and_grad(&self, neurons: Tensor<3>) -> (Tensor<1>, Tensor<3>) {
+        let neurons = neurons.without_autodiff();
+        let [b, n, _] = neurons.dims();
+        let pairs = self.pairs(n);
+        if pairs == 0 {
+            let zero = neurons
+                .clone()
+                .sum_dims_squeeze::<1, _>(&[1, 2])
+                .mul_scalar(0.0);
+            return (zero, neurons.zeros_like());
+        }
+        let scale = match self.config.reduction {
+            Reduction::MeanOverPairs => 1.0 / pairs as f64,
+            Reduction::SumOverPairs => 1.0,
+        };
+
+        let norms = neurons
+            .clone()
+            .powi_scalar(2)
+            .sum_dim(2)
+            .add_scalar(self.config.eps)
+            .sqrt()
+            .clamp_min(NORM_FLOOR);
+        let units = neurons / norms.clone();
+        let cosines = units.clone().matmul(units.clone().swap_dims(1, 2));
+        let diagonal = Tensor::<3, Bool>::diag_mask([b, n, n], 0, &cosines.device()).bool_not();
+
+        let (values, slopes) = self.kernel.eval(cosines.clone());
+        let values = values.mask_fill(diagonal.clone(), 0.0);
+        let slopes = slopes.mask_fill(diagonal, 0.0);
+        // Full space: E = 1/2 sum_{i != j} f(c_ij), dE/dU = F' U.
+        // Half space adds the pairs (u_i, -u_j) for all i, j (the diagonal too):
+        // E = sum_{i != j} f(c_ij) + sum_{i,j} f(-c_ij), dE/dU = 2 (F'(c) - F'(-c)) U.
+        let (total, coupling) = if self.config.half_space {
+            let (mirror_values, mirror_slopes) = self.kernel.eval(cosines.neg());
+            (
+                values + mirror_values,
+                (slopes - mirror_slopes).mul_scalar(2.0),
+            )
+        } else {
+            (values.mul_scalar(0.5), slopes)
+        };
+        let total = total.sum_dims_squeeze::<1, _>(&[1, 2]);
+        let grad_units = coupling.matmul(units.clone()).mul_scalar(scale);
+        // Back through u = w / r: dE/dw = (g - u <u, g>) / r.
+        let radial = (units.clone() * grad_units.clone()).sum_dim(2);
+        let grad = (grad_units - units * radial) / norms;
+        (total.mul_scalar(scale), grad)
+    }
+}

@@ -1,0 +1,95 @@
+//! The pair kernel `f(cos)` and its derivative `f'(cos)`, elementwise on a matrix of cosines.
+//!
+//! Every energy is a function of the cosine `c = <u_i, u_j>` between two normalized neurons,
+//! so one kernel serves the energy (`f`) and the closed-form gradient (`f'`).
+
+use core::f64::consts::PI;
+
+use burn::tensor::Tensor;
+
+use crate::config::{Convention, Distance, EnergyConfig};
+
+/// Smallest squared chord distance fed to `d^-s` or `log`: near-duplicates whose `2 - 2c`
+/// rounds to zero or below give a large but finite energy instead of `inf` or NaN.
+pub const D2_FLOOR: f64 = 1e-6;
+/// Smallest `1 - c^2` under the square root of `acos`'s derivative: cosines that round to
+/// `+-1` (or past it, as float32 does for a large neuron and its negation) stay finite.
+pub const SIN2_FLOOR: f64 = 1e-12;
+/// Smallest normalized angle `t` fed to `t^-s` or `log` when `angle_eps` is zero.
+pub const T_FLOOR: f64 = 1e-12;
+
+/// The energy of one pair as a function of its cosine.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PairKernel {
+    distance: Distance,
+    s: f64,
+    /// Factor of the log energy: `-log_factor * log(d^2)` (1 official, 1/2 paper).
+    log_factor: f64,
+    angle_eps: f64,
+}
+
+impl PairKernel {
+    /// The kernel described by an energy configuration.
+    pub fn new(config: &EnergyConfig) -> Self {
+        let log_factor = match (config.distance, config.convention) {
+            (Distance::Euclidean, Convention::Paper) => 0.5,
+            _ => 1.0,
+        };
+        Self {
+            distance: config.distance,
+            s: config.s,
+            log_factor,
+            angle_eps: config.angle_eps,
+        }
+    }
+
+    /// `f(c)` and `f'(c) = df/dc` for every cosine in `cosines` (any shape).
+    pub fn eval<const D: usize>(&self, cosines: Tensor<D>) -> (Tensor<D>, Tensor<D>) {
+        match self.distance {
+            Distance::Euclidean => self.euclidean(cosines),
+            Distance::Angular => self.angular(cosines),
+        }
+    }
+
+    /// `d2 = 2 - 2c`; `f = d2^(-s/2)`, or `-k log d2` for `s = 0`.
+    fn euclidean<const D: usize>(&self, cosines: Tensor<D>) -> (Tensor<D>, Tensor<D>) {
+        let d2 = cosines.mul_scalar(-2.0).add_scalar(2.0).clamp_min(D2_FLOOR);
+        if self.s == 0.0 {
+            let value = d2.clone().log().mul_scalar(-self.log_factor);
+            let slope = d2.recip().mul_scalar(2.0 * self.log_factor);
+            (value, slope)
+        } else {
+            let half = self.s / 2.0;
+            let value = d2.clone().powf_scalar(-half);
+            let slope = d2.powf_scalar(-half - 1.0).mul_scalar(self.s);
+            (value, slope)
+        }
+    }
+
+    /// `t = acos(c)/pi + angle_eps`; `f = t^-s`, or `-log t` for `s = 0`.
+    fn angular<const D: usize>(&self, cosines: Tensor<D>) -> (Tensor<D>, Tensor<D>) {
+        let c = cosines.clamp(-1.0, 1.0);
+        let sine = c
+            .clone()
+            .powi_scalar(2)
+            .neg()
+            .add_scalar(1.0)
+            .clamp_min(SIN2_FLOOR)
+            .sqrt();
+        let t = c
+            .acos()
+            .div_scalar(PI)
+            .add_scalar(self.angle_eps)
+            .clamp_min(T_FLOOR);
+        // dt/dc = -1 / (pi sin), so df/dc = -f'(t) / (pi sin).
+        let (value, dvalue_dt) = if self.s == 0.0 {
+            (t.clone().log().neg(), t.recip().neg())
+        } else {
+            let value = t.clone().powf_scalar(-self.s);
+            let slope = t.powf_scalar(-self.s - 1.0).mul_scalar(-self.s);
+            (value, slope)
+        };
+        let slope = dvalue_dt.neg().div(sine.mul_scalar(PI));
+        (value, slope)
+    }
+}

@@ -1,0 +1,52 @@
+#![warn(missing_docs)]
+//! # burn-mhe
+//!
+//! Minimum Hyperspherical Energy (MHE) regularization (Liu et al., "Learning towards Minimum
+//! Hyperspherical Energy", NeurIPS 2018) for the [burn](https://burn.dev) deep-learning framework,
+//! on any burn device: CPU (`flex`, `ndarray`) or GPU (`wgpu`).
+//!
+//! - [`EnergyConfig`] / [`HypersphericalEnergy`]: the energy of a layer's neurons (rows of a
+//!   matrix), every variant of the paper and the released code, with an exact closed-form
+//!   gradient injected into burn's autodiff.
+//! - [`MheRegularizerConfig`] / [`MheRegularizer`]: the weighted energies of every hidden and
+//!   output layer of any burn model, as a loss term.
+//! - [`Neurons`], [`NeuronLayout`]: from burn layer weights to neurons as rows.
+//! - [`check_neurons`], [`AngleStats`]: input checks and spread diagnostics.
+//! - [`SphereConfig`]: points on a sphere of minimum energy (Thomson, Riesz, Tammes problems).
+//!
+//! ```
+//! use burn::tensor::{Device, Tensor};
+//! use burn_mhe::EnergyConfig;
+//!
+//! let device = Device::flex().autodiff();
+//! let neurons = Tensor::<2>::from_data([[1.0, 0.0], [0.6, 0.8], [0.0, -1.0]], &device).require_grad();
+//! let energy = EnergyConfig::new().init().unwrap(); // Euclidean, s = 2, mean over pairs
+//! let e = energy.forward(neurons.clone());
+//! let grads = e.backward();
+//! assert_eq!(neurons.grad(&grads).unwrap().dims(), [3, 2]);
+//! ```
+
+mod angles;
+mod config;
+mod energy;
+mod error;
+pub mod kernel;
+mod neurons;
+mod regularizer;
+mod report;
+mod selection;
+mod sphere;
+mod validate;
+
+pub use angles::AngleStats;
+pub use config::{Convention, Distance, EnergyConfig, Reduction};
+pub use energy::{HypersphericalEnergy, NORM_FLOOR};
+pub use error::{MheError, Result};
+pub use neurons::{NeuronLayout, Neurons};
+pub use regularizer::{MheRegularizer, MheRegularizerConfig, PenaltyGroupConfig, PenaltyParts};
+pub use report::LayerReport;
+pub use selection::{
+    LayerClassifier, LayerInfo, LayerRole, LayerSelection, OutputSelector, ParamRule, SelectedLayer,
+};
+pub use sphere::{HIT_TOLERANCE, SphereConfig, SphereSolution, random_sphere_points};
+pub use validate::{DUPLICATE_TOLERANCE_F32, DUPLICATE_TOLERANCE_F64, check_neurons};

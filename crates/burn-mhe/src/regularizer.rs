@@ -1,0 +1,235 @@
+//! The MHE regularizer: weighted layer energies of any burn model, as a loss term.
+
+use burn::config::Config;
+use burn::module::Module;
+use burn::tensor::Tensor;
+
+use crate::angles::AngleStats;
+use crate::config::{Distance, EnergyConfig, non_negative};
+use crate::energy::HypersphericalEnergy;
+use crate::report::LayerReport;
+use crate::selection::{
+    LayerClassifier, LayerRole, LayerSelection, OutputSelector, ParamRule, SelectedLayer,
+};
+
+/// The energy and loss weight of one group of layers (hidden or output).
+#[derive(Config, Debug, PartialEq)]
+pub struct PenaltyGroupConfig {
+    /// The energy of each layer of the group.
+    pub energy: EnergyConfig,
+    /// Loss weight (lambda) of the group's summed energies.
+    #[config(default = 1.0)]
+    pub weight: f64,
+}
+
+/// Configuration of an [`MheRegularizer`].
+///
+/// The default is the released code's setup: Euclidean `s = 2` on hidden layers with weight 1
+/// and on the output layer (the last `Linear`) with weight 10.
+#[derive(Config, Debug, PartialEq)]
+pub struct MheRegularizerConfig {
+    /// Energy and weight of the hidden layers (`None`: hidden layers are not regularized).
+    #[config(default = "Some(PenaltyGroupConfig::new(EnergyConfig::new()))")]
+    pub hidden: Option<PenaltyGroupConfig>,
+    /// Energy and weight of the output layer (`None`: not regularized).
+    #[config(default = "Some(PenaltyGroupConfig::new(EnergyConfig::new()).with_weight(10.0))")]
+    pub output: Option<PenaltyGroupConfig>,
+    /// How the output layer is found.
+    #[config(default = "OutputSelector::LastLinear")]
+    pub output_layer: OutputSelector,
+    /// Module-path prefixes never regularized.
+    #[config(default = "Vec::new()")]
+    pub exclude: Vec<String>,
+    /// Parameters other than `Linear` and convolution weights, taken by explicit rule.
+    #[config(default = "Vec::new()")]
+    pub extra: Vec<ParamRule>,
+}
+
+impl MheRegularizerConfig {
+    /// The released code's setup for one energy: hidden layers weighted 1 (0.1 for angular
+    /// `s > 0`) with `energy`; the output layer weighted 10 (1 for angular `s > 0`) with the same
+    /// energy in full space (the output layer is never half-space).
+    ///
+    /// ```
+    /// use burn_mhe::{Distance, EnergyConfig, MheRegularizerConfig};
+    ///
+    /// let angular = EnergyConfig::new().with_distance(Distance::Angular).with_s(2.0);
+    /// let config = MheRegularizerConfig::official(angular.with_half_space(true));
+    /// assert_eq!(config.hidden.as_ref().unwrap().weight, 0.1);
+    /// assert_eq!(config.output.as_ref().unwrap().weight, 1.0);
+    /// assert!(!config.output.unwrap().energy.half_space);
+    /// ```
+    pub fn official(energy: EnergyConfig) -> Self {
+        let damped = energy.distance == Distance::Angular && energy.s > 0.0;
+        let scale = if damped { 0.1 } else { 1.0 };
+        let output = energy.clone().with_half_space(false);
+        Self::new()
+            .with_hidden(Some(PenaltyGroupConfig::new(energy).with_weight(scale)))
+            .with_output(Some(
+                PenaltyGroupConfig::new(output).with_weight(10.0 * scale),
+            ))
+    }
+
+    /// Checks the configuration and builds the regularizer.
+    pub fn init(&self) -> crate::Result<MheRegularizer> {
+        let group = |config: &Option<PenaltyGroupConfig>, field| -> crate::Result<Option<Group>> {
+            config
+                .as_ref()
+                .map(|config| {
+                    non_negative(field, config.weight)?;
+                    Ok(Group {
+                        energy: config.energy.init()?,
+                        weight: config.weight,
+                    })
+                })
+                .transpose()
+        };
+        Ok(MheRegularizer {
+            hidden: group(&self.hidden, "hidden.weight")?,
+            output: group(&self.output, "output.weight")?,
+            selection: LayerSelection {
+                output: self.output_layer.clone(),
+                exclude: self.exclude.clone(),
+                extra: self.extra.clone(),
+                classifier: None,
+            },
+        })
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Group {
+    energy: HypersphericalEnergy,
+    weight: f64,
+}
+
+/// The weighted energies of a model's hidden and output layers.
+#[derive(Debug, Clone)]
+pub struct PenaltyParts {
+    /// `lambda_hidden * sum of hidden-layer energies`, shape `[1]`.
+    pub hidden: Tensor<1>,
+    /// `lambda_output * output-layer energy`, shape `[1]`.
+    pub output: Tensor<1>,
+}
+
+impl PenaltyParts {
+    /// Their sum: the term to add to the task loss.
+    pub fn total(self) -> Tensor<1> {
+        self.hidden + self.output
+    }
+}
+
+/// Minimum Hyperspherical Energy regularization of every layer of a burn model.
+///
+/// A module without trainable parameters (like `Relu`): keep it as a field of a model, and add
+/// `self.mhe.penalty(self)` to the loss. Walking the model finds every `Linear` and convolution
+/// weight (biases and norm parameters never take part); the last `Linear` is the output layer.
+///
+/// ```
+/// use burn::module::Module;
+/// use burn::nn::{Linear, LinearConfig};
+/// use burn::tensor::Device;
+/// use burn_mhe::{MheRegularizer, MheRegularizerConfig};
+///
+/// #[derive(Module, Debug)]
+/// struct Mlp {
+///     hidden: Linear,
+///     classifier: Linear,
+/// }
+///
+/// let device = Device::flex().autodiff();
+/// let model = Mlp {
+///     hidden: LinearConfig::new(8, 16).init(&device),
+///     classifier: LinearConfig::new(16, 4).init(&device),
+/// };
+/// let mhe = MheRegularizerConfig::new().init().unwrap();
+/// let penalty = mhe.penalty(&model);
+/// let grads = penalty.backward();
+/// assert!(model.classifier.weight.grad(&grads).is_some());
+///
+/// let report = mhe.report(&model);
+/// assert_eq!(report[1].path, "classifier.weight");
+/// assert_eq!((report[1].neurons, report[1].dim), (4, 16));
+/// ```
+#[derive(Module, Debug)]
+pub struct MheRegularizer {
+    #[module(skip)]
+    hidden: Option<Group>,
+    #[module(skip)]
+    output: Option<Group>,
+    #[module(skip)]
+    selection: LayerSelection,
+}
+
+impl MheRegularizer {
+    /// Replaces the role rule for `Linear` and convolution weights by `classifier`.
+    pub fn with_classifier(mut self, classifier: LayerClassifier) -> Self {
+        self.selection.classifier = Some(classifier);
+        self
+    }
+
+    /// The layers of `model` this regularizer acts on, with their roles and neurons.
+    pub fn layers<M: Module>(&self, model: &M) -> Vec<SelectedLayer> {
+        self.selection.select(model)
+    }
+
+    /// Like [`layers`](Self::layers), but rules that match nothing in `model` are an error:
+    /// call it once before training to catch a misspelt path.
+    pub fn check<M: Module>(&self, model: &M) -> crate::Result<Vec<SelectedLayer>> {
+        self.selection.select_checked(model)
+    }
+
+    fn group(&self, role: LayerRole) -> Option<&Group> {
+        match role {
+            LayerRole::Hidden => self.hidden.as_ref(),
+            LayerRole::Output => self.output.as_ref(),
+        }
+    }
+
+    /// The weighted hidden and output energies of `model`, keeping the autodiff graph.
+    pub fn penalty_parts<M: Module>(&self, model: &M) -> PenaltyParts {
+        let device = model.devices().into_iter().next().unwrap_or_default();
+        let mut hidden = Tensor::<1>::zeros([1], &device);
+        let mut output = Tensor::<1>::zeros([1], &device);
+        for layer in self.layers(model) {
+            let Some(group) = self.group(layer.role) else {
+                continue;
+            };
+            let term = group.energy.forward(layer.neurons).mul_scalar(group.weight);
+            match layer.role {
+                LayerRole::Hidden => hidden = hidden + term,
+                LayerRole::Output => output = output + term,
+            }
+        }
+        PenaltyParts { hidden, output }
+    }
+
+    /// The total weighted energy of `model`: the term to add to the task loss.
+    pub fn penalty<M: Module>(&self, model: &M) -> Tensor<1> {
+        self.penalty_parts(model).total()
+    }
+
+    /// Per-layer diagnostics without gradients: path, role, size, energy and pairwise angles.
+    pub fn report<M: Module>(&self, model: &M) -> Vec<LayerReport> {
+        self.layers(model)
+            .into_iter()
+            .filter_map(|layer| {
+                let group = self.group(layer.role)?;
+                let neurons = layer.neurons.without_autodiff();
+                let [n, d] = neurons.dims();
+                let energy = group.energy.forward(neurons.clone()).into_scalar::<f64>();
+                let angles = AngleStats::of(&neurons, group.energy.config().half_space);
+                Some(LayerReport {
+                    path: layer.path,
+                    role: layer.role,
+                    neurons: n,
+                    dim: d,
+                    energy,
+                    weighted_energy: energy * group.weight,
+                    min_angle_deg: angles.min_deg,
+                    mean_angle_deg: angles.mean_deg,
+                })
+            })
+            .collect()
+    }
+}

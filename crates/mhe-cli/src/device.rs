@@ -1,0 +1,45 @@
+//! The `--device` option: which compiled-in burn backend runs the computation.
+
+use burn::tensor::Device;
+use clap::ValueEnum;
+
+/// A burn backend the user can pick on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DeviceChoice {
+    /// The default CPU backend (burn's `flex`).
+    Cpu,
+    /// burn's `ndarray` CPU backend.
+    Ndarray,
+    /// The first GPU found by `wgpu` (Vulkan, Metal, DX12), or a software Vulkan driver.
+    Wgpu,
+}
+
+impl DeviceChoice {
+    /// The device, or a message naming the cargo feature it needs.
+    pub fn device(self) -> Result<Device, String> {
+        match self {
+            #[cfg(feature = "flex")]
+            DeviceChoice::Cpu => Ok(Device::flex()),
+            #[cfg(not(feature = "flex"))]
+            DeviceChoice::Cpu => not_compiled(self, "flex"),
+            // burn 0.22 deprecates ndarray in favour of flex; it stays selectable here.
+            #[cfg(feature = "ndarray")]
+            #[allow(deprecated)]
+            DeviceChoice::Ndarray => Ok(Device::ndarray()),
+            #[cfg(not(feature = "ndarray"))]
+            DeviceChoice::Ndarray => not_compiled(self, "ndarray"),
+            #[cfg(feature = "wgpu")]
+            DeviceChoice::Wgpu => Ok(Device::wgpu(burn::tensor::DeviceKind::DefaultDevice)),
+            #[cfg(not(feature = "wgpu"))]
+            DeviceChoice::Wgpu => not_compiled(self, "wgpu"),
+        }
+    }
+}
+
+#[cfg(not(all(feature = "flex", feature = "ndarray", feature = "wgpu")))]
+fn not_compiled(choice: DeviceChoice, feature: &str) -> Result<Device, String> {
+    Err(format!(
+        "--device {choice:?} needs mhe built with the `{feature}` feature"
+    ))
+}

@@ -1,0 +1,157 @@
+//! `mhe energy`: the hyperspherical energy (and gradient) of weights saved as `.npy`.
+
+use std::path::PathBuf;
+
+use burn::tensor::{DType, Tensor, TensorData};
+use burn_mhe::{AngleStats, Convention, Distance, EnergyConfig, Reduction, check_neurons};
+use clap::{Args, ValueEnum};
+
+use crate::cli_error::CliError;
+use crate::device::DeviceChoice;
+use crate::npy::{Precision, read_floats, write_floats};
+
+/// Options of `mhe energy`.
+#[derive(Debug, Args)]
+pub struct EnergyArgs {
+    /// Weights as `.npy` (float32 or float64, rank >= 2), neurons along the first axis.
+    #[arg(long)]
+    pub weights: PathBuf,
+    #[command(flatten)]
+    pub energy: EnergyOptions,
+    /// Backend to compute on.
+    #[arg(long, value_enum, default_value_t = DeviceChoice::Cpu)]
+    pub device: DeviceChoice,
+    /// Print one JSON object instead of the bare energy.
+    #[arg(long)]
+    pub json: bool,
+    /// Write the gradient (same shape and precision as the weights) to this `.npy` file.
+    #[arg(long)]
+    pub grad_out: Option<PathBuf>,
+}
+
+/// The energy options shared by the subcommands.
+#[derive(Debug, Args)]
+pub struct EnergyOptions {
+    /// Distance on the sphere.
+    #[arg(long, value_enum, default_value_t = DistanceArg::Euclidean)]
+    pub distance: DistanceArg,
+    /// Power s >= 0 (0 is the log energy).
+    #[arg(long, default_value_t = 2.0, allow_negative_numbers = true)]
+    pub s: f64,
+    /// Half-space MHE: the energy of the neurons and their negations.
+    #[arg(long)]
+    pub half_space: bool,
+    /// Added to ||w||^2 inside the normalizing square root.
+    #[arg(long, default_value_t = 1e-4, allow_negative_numbers = true)]
+    pub eps: f64,
+    /// Added to theta/pi in the angular energy.
+    #[arg(long, default_value_t = 1e-4, allow_negative_numbers = true)]
+    pub angle_eps: f64,
+    /// Factor of the Euclidean log energy.
+    #[arg(long, value_enum, default_value_t = ConventionArg::Official)]
+    pub convention: ConventionArg,
+    /// Mean or sum over pairs.
+    #[arg(long, value_enum, default_value_t = ReductionArg::Mean)]
+    pub reduction: ReductionArg,
+}
+
+/// `--distance`.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum DistanceArg {
+    /// Chord length.
+    Euclidean,
+    /// Normalized angle.
+    Angular,
+}
+
+/// `--convention`.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ConventionArg {
+    /// -log(d^2) for s = 0, as the released code.
+    Official,
+    /// log(1/d) for s = 0, as the paper.
+    Paper,
+}
+
+/// `--reduction`.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ReductionArg {
+    /// Mean over pairs.
+    Mean,
+    /// Sum over pairs.
+    Sum,
+}
+
+impl From<DistanceArg> for Distance {
+    fn from(arg: DistanceArg) -> Self {
+        match arg {
+            DistanceArg::Euclidean => Distance::Euclidean,
+            DistanceArg::Angular => Distance::Angular,
+        }
+    }
+}
+
+impl EnergyOptions {
+    /// The energy configuration these options describe, checked.
+    pub fn config(&self) -> Result<EnergyConfig, CliError> {
+        let config = EnergyConfig::new()
+            .with_distance(self.distance.into())
+            .with_s(self.s)
+            .with_half_space(self.half_space)
+            .with_eps(self.eps)
+            .with_angle_eps(self.angle_eps)
+            .with_convention(match self.convention {
+                ConventionArg::Official => Convention::Official,
+                ConventionArg::Paper => Convention::Paper,
+            })
+            .with_reduction(match self.reduction {
+                ReductionArg::Mean => Reduction::MeanOverPairs,
+                ReductionArg::Sum => Reduction::SumOverPairs,
+            });
+        config.validate()?;
+        Ok(config)
+    }
+}
+
+/// Runs `mhe energy` and returns what to print.
+pub fn run(args: &EnergyArgs) -> Result<String, CliError> {
+    let config = args.energy.config()?;
+    let array = read_floats(&args.weights)?;
+    if array.shape.len() < 2 {
+        return Err(burn_mhe::MheError::RankTooLow {
+            rank: array.shape.len(),
+        }
+        .into());
+    }
+    let (n, d) = (array.shape[0], array.shape[1..].iter().product::<usize>());
+    let device = args.device.device().map_err(CliError::Usage)?;
+    let dtype = match array.precision {
+        Precision::F64 if device.supports_dtype(DType::F64) => DType::F64,
+        _ => DType::F32,
+    };
+    let data = TensorData::new(array.values, [n, d]).convert_dtype(dtype);
+    let neurons = Tensor::<2>::from_data(data, (&device, dtype));
+    check_neurons(&neurons)?;
+
+    let energy = config.init()?;
+    let (value, grad) = energy.value_and_grad(neurons.clone());
+    let value = value.into_scalar::<f64>();
+    if let Some(path) = &args.grad_out {
+        let grad: Vec<f64> = grad.into_data().iter::<f64>().collect();
+        write_floats(path, &array.shape, &grad, array.precision)?;
+    }
+    if !args.json {
+        return Ok(format!("{value}"));
+    }
+    let angles = AngleStats::of(&neurons, config.half_space);
+    let report = serde_json::json!({
+        "energy": value,
+        "n": n,
+        "d": d,
+        "min_angle_deg": angles.min_deg,
+        "mean_angle_deg": angles.mean_deg,
+        "device": args.device,
+        "config": config,
+    });
+    Ok(report.to_string())
+}

@@ -1,0 +1,210 @@
+//! The `mhe` binary end to end: `.npy` in, energy, JSON and gradient out, exit codes.
+
+mod support;
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+use npyz::WriterBuilder;
+use support::*;
+
+fn mhe(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_mhe"))
+        .args(args)
+        .output()
+        .expect("the mhe binary runs")
+}
+
+fn stdout(output: &Output) -> String {
+    assert!(
+        output.status.success(),
+        "mhe failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout.clone()).unwrap()
+}
+
+fn temp(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("mhe-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name)
+}
+
+fn write_npy<T: npyz::AutoSerialize>(
+    path: &PathBuf,
+    shape: &[u64],
+    values: impl IntoIterator<Item = T>,
+) {
+    let file = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
+    let mut out = npyz::WriteOptions::<T>::new()
+        .default_dtype()
+        .shape(shape)
+        .writer(file)
+        .begin_nd()
+        .unwrap();
+    out.extend(values).unwrap();
+    out.finish().unwrap();
+}
+
+/// The golden neurons stored neurons-first as a PyTorch-style `[4, 2, 3, 3]` conv weight.
+fn write_golden(path: &PathBuf, float64: bool) {
+    let shape = [4u64, 2, 3, 3];
+    if float64 {
+        write_npy(path, &shape, golden_neurons());
+    } else {
+        write_npy(path, &shape, golden_neurons().into_iter().map(|x| x as f32));
+    }
+}
+
+#[test]
+fn energy_of_golden_weights_in_both_precisions() {
+    for float64 in [true, false] {
+        let path = temp(&format!("golden-{float64}.npy"));
+        write_golden(&path, float64);
+        let weights = path.to_str().unwrap();
+        let plain = stdout(&mhe(&["energy", "--weights", weights]));
+        assert_close(plain.trim().parse().unwrap(), 4.4046989524, 1e-5, "s=2");
+        let half = stdout(&mhe(&[
+            "energy",
+            "--weights",
+            weights,
+            "--distance",
+            "angular",
+            "--s",
+            "0",
+            "--half-space",
+        ]));
+        assert_close(half.trim().parse().unwrap(), 0.8324114633, 1e-5, "a0 half");
+    }
+}
+
+#[test]
+fn json_report_and_gradient_file() {
+    let path = temp("golden-json.npy");
+    write_golden(&path, true);
+    let grad_path = temp("golden-grad.npy");
+    let out = stdout(&mhe(&[
+        "energy",
+        "--weights",
+        path.to_str().unwrap(),
+        "--s",
+        "1",
+        "--json",
+        "--grad-out",
+        grad_path.to_str().unwrap(),
+    ]));
+    let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_close(
+        json["energy"].as_f64().unwrap(),
+        1.9602908102,
+        1e-9,
+        "json energy",
+    );
+    assert_eq!(
+        (json["n"].as_u64(), json["d"].as_u64()),
+        (Some(4), Some(18))
+    );
+    let (min, mean) = (
+        json["min_angle_deg"].as_f64().unwrap(),
+        json["mean_angle_deg"].as_f64().unwrap(),
+    );
+    assert!(0.0 < min && min <= mean && mean <= 180.0);
+    assert_eq!(json["config"]["s"].as_f64(), Some(1.0));
+
+    let bytes = std::fs::read(&grad_path).unwrap();
+    let npy = npyz::NpyFile::new(&bytes[..]).unwrap();
+    assert_eq!(npy.shape(), &[4, 2, 3, 3]);
+    assert_eq!(npy.dtype().descr(), "'<f8'");
+    let grad: Vec<f64> = npy.into_vec().unwrap();
+    // Central differences on the first entry of neuron 2 agree with the written gradient.
+    let energy_at = |delta: f64| {
+        let mut values = golden_neurons();
+        values[2 * 18] += delta;
+        let moved = temp("golden-moved.npy");
+        write_npy(&moved, &[4, 18], values);
+        stdout(&mhe(&[
+            "energy",
+            "--weights",
+            moved.to_str().unwrap(),
+            "--s",
+            "1",
+        ]))
+        .trim()
+        .parse::<f64>()
+        .unwrap()
+    };
+    let numeric = (energy_at(1e-6) - energy_at(-1e-6)) / 2e-6;
+    assert_close(grad[2 * 18], numeric, 1e-5, "gradient entry");
+}
+
+#[test]
+fn bad_input_exits_with_code_two_and_a_message() {
+    let garbage = temp("garbage.npy");
+    std::fs::write(&garbage, b"not numpy at all").unwrap();
+    let zero = temp("zero-neuron.npy");
+    write_npy(&zero, &[2, 2], [1.0f32, 0.0, 0.0, 0.0]);
+    let golden = temp("golden-bad-s.npy");
+    write_golden(&golden, true);
+
+    let cases: [(Vec<&str>, &str); 4] = [
+        (
+            vec!["energy", "--weights", "/nonexistent/w.npy"],
+            "/nonexistent/w.npy",
+        ),
+        (
+            vec!["energy", "--weights", garbage.to_str().unwrap()],
+            "not a valid .npy",
+        ),
+        (
+            vec!["energy", "--weights", zero.to_str().unwrap()],
+            "neuron 1 is zero",
+        ),
+        (
+            vec!["energy", "--weights", golden.to_str().unwrap(), "--s", "-1"],
+            "`s`",
+        ),
+    ];
+    for (args, message) in cases {
+        let output = mhe(&args);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(message), "{args:?}: {stderr}");
+    }
+}
+
+#[test]
+fn sphere_finds_the_icosahedron() {
+    let out_path = temp("icosahedron.npy");
+    let text = stdout(&mhe(&[
+        "sphere",
+        "--points",
+        "12",
+        "--dim",
+        "3",
+        "--s",
+        "1",
+        "--restarts",
+        "4",
+        "--out",
+        out_path.to_str().unwrap(),
+    ]));
+    assert!(text.starts_with("49.165253058"), "{text}");
+    assert!(text.contains("min angle 63.4349488"), "{text}");
+    let json: serde_json::Value = serde_json::from_str(&stdout(&mhe(&[
+        "sphere",
+        "--points",
+        "5",
+        "--dim",
+        "3",
+        "--restarts",
+        "3",
+        "--json",
+    ])))
+    .unwrap();
+    assert_close(json["energy"].as_f64().unwrap(), 6.474691495, 1e-9, "N=5");
+    assert_eq!(json["restarts"].as_u64(), Some(3));
+    assert!(json["hits"].as_u64().unwrap() >= 1);
+    let bytes = std::fs::read(&out_path).unwrap();
+    let points: Vec<f64> = npyz::NpyFile::new(&bytes[..]).unwrap().into_vec().unwrap();
+    assert_eq!(points.len(), 36);
+}

@@ -1,0 +1,215 @@
+//! The regularizer on a model the crate has never seen: nested structs and Vecs of Linear and
+//! Conv2d layers, biases and norm parameters left out, the last Linear as the output layer.
+
+mod support;
+
+use burn::module::Module;
+use burn::nn::conv::{Conv2d, Conv2dConfig};
+use burn::nn::{BatchNorm, BatchNormConfig, Linear, LinearConfig};
+use burn::tensor::Device;
+use burn_mhe::{
+    EnergyConfig, LayerInfo, LayerRole, MheError, MheRegularizer, MheRegularizerConfig,
+    NeuronLayout, Neurons, OutputSelector, ParamRule, PenaltyGroupConfig,
+};
+use support::*;
+
+#[derive(Module, Debug)]
+struct Block {
+    conv: Conv2d,
+    norm: BatchNorm,
+}
+
+#[derive(Module, Debug)]
+struct Head {
+    hidden: Linear,
+    classifier: Linear,
+}
+
+#[derive(Module, Debug)]
+struct UserNet {
+    blocks: Vec<Block>,
+    head: Head,
+    mhe: MheRegularizer,
+}
+
+fn user_net(device: &Device, mhe: MheRegularizer) -> UserNet {
+    let block = |c_in, c_out| Block {
+        conv: Conv2dConfig::new([c_in, c_out], [3, 3]).init(device),
+        norm: BatchNormConfig::new(c_out).init(device),
+    };
+    UserNet {
+        blocks: vec![block(1, 4), block(4, 6)],
+        head: Head {
+            hidden: LinearConfig::new(24, 8).init(device),
+            classifier: LinearConfig::new(8, 5).init(device),
+        },
+        mhe,
+    }
+}
+
+fn official() -> MheRegularizer {
+    MheRegularizerConfig::new().init().unwrap()
+}
+
+#[test]
+fn finds_every_layer_with_its_role_and_shape() {
+    let model = user_net(&Device::flex(), official());
+    let report = model.mhe.report(&model);
+    let found: Vec<_> = report
+        .iter()
+        .map(|layer| (layer.path.as_str(), layer.role, layer.neurons, layer.dim))
+        .collect();
+    assert_eq!(
+        found,
+        vec![
+            ("blocks.0.conv.weight", LayerRole::Hidden, 4, 9),
+            ("blocks.1.conv.weight", LayerRole::Hidden, 6, 36),
+            ("head.hidden.weight", LayerRole::Hidden, 8, 24),
+            ("head.classifier.weight", LayerRole::Output, 5, 8),
+        ]
+    );
+}
+
+#[test]
+fn penalty_is_the_weighted_sum_of_layer_energies() {
+    let model = user_net(&Device::flex(), official());
+    let energy = EnergyConfig::new().init().unwrap();
+    let layer_energy = |neurons| values(energy.forward(neurons))[0];
+    let expected = layer_energy(model.blocks[0].conv.neurons())
+        + layer_energy(model.blocks[1].conv.neurons())
+        + layer_energy(model.head.hidden.neurons())
+        + 10.0 * layer_energy(model.head.classifier.neurons());
+    let parts = model.mhe.penalty_parts(&model);
+    let output = values(parts.output.clone())[0];
+    assert_close(
+        output,
+        10.0 * layer_energy(model.head.classifier.neurons()),
+        1e-6,
+        "output",
+    );
+    assert_close(values(parts.total())[0], expected, 1e-6, "total");
+    let reported: f64 = model
+        .mhe
+        .report(&model)
+        .iter()
+        .map(|l| l.weighted_energy)
+        .sum();
+    assert_close(reported, expected, 1e-6, "report");
+}
+
+#[test]
+fn gradients_reach_weights_but_not_biases_or_norms() {
+    let device = Device::flex().autodiff();
+    let model = user_net(&device, official());
+    let grads = model.mhe.penalty(&model).backward();
+    assert!(model.blocks[1].conv.weight.grad(&grads).is_some());
+    assert!(model.head.classifier.weight.grad(&grads).is_some());
+    let bias = model.head.classifier.bias.as_ref().unwrap();
+    assert!(bias.grad(&grads).is_none());
+    assert!(model.blocks[0].norm.gamma.grad(&grads).is_none());
+    // The classifier's gradient is 10x its layer energy's gradient.
+    let alone = EnergyConfig::new().init().unwrap();
+    let (_, expected) = alone.value_and_grad(model.head.classifier.neurons());
+    let got = values(
+        model
+            .head
+            .classifier
+            .weight
+            .grad(&grads)
+            .unwrap()
+            .transpose(),
+    );
+    for (g, e) in got.iter().zip(values(expected)) {
+        assert_close(*g, 10.0 * e, 1e-4, "classifier gradient");
+    }
+}
+
+#[test]
+fn groups_exclusions_paths_and_rules_select_as_told() {
+    let device = Device::flex();
+    let config = MheRegularizerConfig::new()
+        .with_hidden(None)
+        .with_output_layer(OutputSelector::Path("head.hidden".into()))
+        .with_exclude(vec!["blocks.1".into()]);
+    let model = user_net(&device, config.init().unwrap());
+    let paths: Vec<_> = model
+        .mhe
+        .report(&model)
+        .into_iter()
+        .map(|l| l.path)
+        .collect();
+    assert_eq!(paths, vec!["head.hidden.weight"]);
+
+    let rule = ParamRule {
+        path: "head.classifier.weight".into(),
+        layout: NeuronLayout::Rows,
+        role: LayerRole::Hidden,
+    };
+    let mhe = MheRegularizerConfig::new()
+        .with_extra(vec![rule])
+        .init()
+        .unwrap();
+    let layers = mhe.check(&user_net(&device, official())).unwrap();
+    let classifier = layers
+        .iter()
+        .find(|l| l.path == "head.classifier.weight")
+        .unwrap();
+    assert_eq!(
+        (classifier.role, classifier.neurons.dims()),
+        (LayerRole::Hidden, [8, 5])
+    );
+    // With the classifier taken by the rule, the last standard Linear becomes the output.
+    let hidden = layers
+        .iter()
+        .find(|l| l.path == "head.hidden.weight")
+        .unwrap();
+    assert_eq!(hidden.role, LayerRole::Output);
+}
+
+#[test]
+fn a_custom_classifier_replaces_the_default_rule() {
+    fn convs_only(info: &LayerInfo) -> Option<LayerRole> {
+        (info.module_type == "Conv2d").then_some(LayerRole::Hidden)
+    }
+    let mhe = official().with_classifier(convs_only);
+    let model = user_net(&Device::flex(), official());
+    let paths: Vec<_> = mhe.layers(&model).into_iter().map(|l| l.path).collect();
+    assert_eq!(paths, vec!["blocks.0.conv.weight", "blocks.1.conv.weight"]);
+}
+
+#[test]
+fn misspelt_paths_and_bad_weights_are_errors() {
+    let model = user_net(&Device::flex(), official());
+    let misspelt = MheRegularizerConfig::new()
+        .with_output_layer(OutputSelector::Path("head.clasifier".into()))
+        .init()
+        .unwrap();
+    assert_eq!(
+        misspelt.check(&model).unwrap_err(),
+        MheError::UnmatchedRule {
+            path: "head.clasifier".into()
+        }
+    );
+    let negative = MheRegularizerConfig::new()
+        .with_output(Some(
+            PenaltyGroupConfig::new(EnergyConfig::new()).with_weight(-1.0),
+        ))
+        .init();
+    assert!(matches!(
+        negative,
+        Err(MheError::InvalidConfig {
+            field: "output.weight",
+            ..
+        })
+    ));
+}
+
+#[test]
+fn report_angles_describe_the_spread() {
+    let model = user_net(&Device::flex(), official());
+    for layer in model.mhe.report(&model) {
+        let (min, mean) = (layer.min_angle_deg.unwrap(), layer.mean_angle_deg.unwrap());
+        assert!(0.0 < min && min <= mean && mean < 180.0, "{layer:?}");
+        assert!(layer.energy.is_finite());
+    }
+}
