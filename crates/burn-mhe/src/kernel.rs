@@ -5,7 +5,7 @@
 
 use core::f64::consts::PI;
 
-use burn::tensor::Tensor;
+use burn::tensor::{DType, Tensor};
 
 use crate::config::{Convention, Distance, EnergyConfig};
 
@@ -76,8 +76,7 @@ impl PairKernel {
             .add_scalar(1.0)
             .clamp_min(SIN2_FLOOR)
             .sqrt();
-        let t = c
-            .acos()
+        let t = accurate_acos(c)
             .div_scalar(PI)
             .add_scalar(self.angle_eps)
             .clamp_min(T_FLOOR);
@@ -92,4 +91,42 @@ impl PairKernel {
         let slope = dvalue_dt.neg().div(sine.mul_scalar(PI));
         (value, slope)
     }
+}
+
+/// Coefficients of `acos(x) ~ sqrt(1 - x) * P(x)` on `[0, 1]`, absolute error below `2e-8`
+/// (Abramowitz and Stegun 4.4.46), highest degree first.
+const ACOS_POLYNOMIAL: [f64; 8] = [
+    -0.0012624911,
+    0.0066700901,
+    -0.0170881256,
+    0.0308918810,
+    -0.0501743046,
+    0.0889789874,
+    -0.2145988016,
+    1.5707963050,
+];
+
+/// `acos` of cosines in `[-1, 1]`. float64 uses the backend's `acos`; lower precisions use a
+/// polynomial accurate to `2e-8` built from additions, multiplications and a square root,
+/// because some GPU drivers' float32 `acos` is off by `1e-5` relative (seen on Mesa's
+/// software Vulkan driver), which is more than the energy may differ between backends.
+fn accurate_acos<const D: usize>(cosines: Tensor<D>) -> Tensor<D> {
+    if cosines.dtype() == DType::F64 {
+        return cosines.acos();
+    }
+    let negative = cosines.clone().lower_elem(0.0);
+    let x = cosines.abs();
+    let polynomial = ACOS_POLYNOMIAL[1..]
+        .iter()
+        .fold(x.zeros_like().add_scalar(ACOS_POLYNOMIAL[0]), |acc, &a| {
+            acc.mul(x.clone()).add_scalar(a)
+        });
+    let positive = x
+        .neg()
+        .add_scalar(1.0)
+        .clamp_min(0.0)
+        .sqrt()
+        .mul(polynomial);
+    let mirrored = positive.clone().neg().add_scalar(PI);
+    positive.mask_where(negative, mirrored)
 }
