@@ -49,4 +49,9 @@ pub use selection::{
     LayerClassifier, LayerInfo, LayerRole, LayerSelection, OutputSelector, ParamRule, SelectedLayer,
 };
 pub use sphere::{HIT_TOLERANCE, SphereConfig, SphereSolution, random_sphere_points};
+/// The README's examples, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+struct ReadmeDoctests;
+
 pub use validate::{DUPLICATE_TOLERANCE_F32, DUPLICATE_TOLERANCE_F64, check_neurons};

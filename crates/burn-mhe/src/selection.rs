@@ -142,11 +142,10 @@ impl LayerSelection {
     }
 
     fn output_path(&self, found: &[Candidate]) -> Option<String> {
-        let standard = found.iter().filter(|c| c.rule_role.is_none());
+        let mut standard = found.iter().filter(|c| c.rule_role.is_none());
         match &self.output {
             OutputSelector::LastLinear => standard
-                .filter(|c| c.info.module_type == "Linear")
-                .last()
+                .rfind(|c| c.info.module_type == "Linear")
                 .map(|c| c.info.path.clone()),
             OutputSelector::Path(path) => standard
                 .map(|c| &c.info.path)
