@@ -66,6 +66,10 @@ pub struct EnergyConfig {
     /// Mean or sum over pairs.
     #[config(default = "Reduction::MeanOverPairs")]
     pub reduction: Reduction,
+    /// Memory for the `N x N` intermediates, in MiB. Layers whose pairwise matrices do not fit
+    /// are processed in blocks of rows of the upper triangle, with the same result.
+    #[config(default = 256.0)]
+    pub memory_budget_mib: f64,
 }
 
 impl EnergyConfig {
@@ -73,7 +77,18 @@ impl EnergyConfig {
     pub fn validate(&self) -> crate::Result<()> {
         non_negative("s", self.s)?;
         non_negative("eps", self.eps)?;
-        non_negative("angle_eps", self.angle_eps)
+        non_negative("angle_eps", self.angle_eps)?;
+        if self.memory_budget_mib.is_finite() && self.memory_budget_mib > 0.0 {
+            Ok(())
+        } else {
+            Err(MheError::InvalidConfig {
+                field: "memory_budget_mib",
+                reason: format!(
+                    "must be a finite number > 0, got {}",
+                    self.memory_budget_mib
+                ),
+            })
+        }
     }
 }
 

@@ -111,7 +111,8 @@ impl HypersphericalEnergy {
 
     /// The energies of `B` independent layers stacked as `[B, N, d]` (shape `[B]`) and their
     /// gradients (`[B, N, d]`), in closed form without autodiff: one batched Gram matrix and one
-    /// batched `(N x N)(N x d)` product for all of them.
+    /// batched `(N x N)(N x d)` product for all of them. Layers whose pairwise matrices exceed
+    /// the memory budget are processed in square blocks of the upper triangle.
     pub fn batch_value_and_grad(&self, neurons: Tensor<3>) -> (Tensor<1>, Tensor<3>) {
         let neurons = neurons.without_autodiff();
         let [b, n, _] = neurons.dims();
@@ -136,16 +137,76 @@ impl HypersphericalEnergy {
             .sqrt()
             .clamp_min(NORM_FLOOR);
         let units = neurons / norms.clone();
-        let cosines = units.clone().matmul(units.clone().swap_dims(1, 2));
-        let diagonal = Tensor::<3, Bool>::diag_mask([b, n, n], 0, &cosines.device()).bool_not();
+        let (total, grad_units) = self.pair_sums(units.clone(), self.block_rows(b, n));
+        let grad_units = grad_units.mul_scalar(scale);
+        // Back through u = w / r: dE/dw = (g - u <u, g>) / r.
+        let radial = (units.clone() * grad_units.clone()).sum_dim(2);
+        let grad = (grad_units - units * radial) / norms;
+        (total.mul_scalar(scale), grad)
+    }
 
-        let (values, slopes) = self.kernel.eval(cosines.clone());
-        let values = values.mask_fill(diagonal.clone(), 0.0);
-        let slopes = slopes.mask_fill(diagonal, 0.0);
+    /// Rows per block so that one block pair's intermediates fit the memory budget.
+    pub fn block_rows(&self, batch: usize, neurons: usize) -> usize {
+        // About ten live `[batch, block, block]` float32 intermediates per block pair.
+        let bytes_per_entry = (10 * 4 * batch) as f64;
+        let budget = self.config.memory_budget_mib * 1024.0 * 1024.0;
+        let block = (budget / bytes_per_entry).sqrt() as usize;
+        block.clamp(1, neurons)
+    }
+
+    /// The unscaled energy sum (`[B]`) and `dE/dU` of unit rows `units` (`[B, N, d]`), block by
+    /// block over the upper triangle of the pair matrix.
+    fn pair_sums(&self, units: Tensor<3>, block: usize) -> (Tensor<1>, Tensor<3>) {
+        let [b, n, d] = units.dims();
+        let starts: Vec<usize> = (0..n).step_by(block).collect();
+        let rows = |start: usize| {
+            units
+                .clone()
+                .slice([0..b, start..(start + block).min(n), 0..d])
+        };
+        let mut grads: Vec<Tensor<3>> = starts.iter().map(|&s| rows(s).zeros_like()).collect();
+        let mut total = units
+            .clone()
+            .sum_dims_squeeze::<1, _>(&[1, 2])
+            .mul_scalar(0.0);
+        for (i, &row_start) in starts.iter().enumerate() {
+            let left = rows(row_start);
+            for (j, &col_start) in starts.iter().enumerate().skip(i) {
+                let right = rows(col_start);
+                let (sum, coupling) = self.block_terms(left.clone(), right.clone(), i == j);
+                total = total + sum;
+                grads[i] = grads[i].clone() + coupling.clone().matmul(right);
+                if i != j {
+                    grads[j] = grads[j].clone() + coupling.swap_dims(1, 2).matmul(left.clone());
+                }
+            }
+        }
+        (total, Tensor::cat(grads, 1))
+    }
+
+    /// The energy sum (`[B]`) of the pairs between two blocks of rows and their coupling matrix
+    /// `A` (`dE/dU_left = A U_right`, `dE/dU_right = A^T U_left`). A diagonal block counts its
+    /// pairs once; an off-diagonal block stands for itself and its transpose.
+    fn block_terms(
+        &self,
+        left: Tensor<3>,
+        right: Tensor<3>,
+        diagonal: bool,
+    ) -> (Tensor<1>, Tensor<3>) {
+        let [b, rows, _] = left.dims();
+        let cols = right.dims()[1];
+        let cosines = left.matmul(right.swap_dims(1, 2));
+        let (mut values, mut slopes) = self.kernel.eval(cosines.clone());
+        if diagonal {
+            let mask =
+                Tensor::<3, Bool>::diag_mask([b, rows, cols], 0, &cosines.device()).bool_not();
+            values = values.mask_fill(mask.clone(), 0.0);
+            slopes = slopes.mask_fill(mask, 0.0);
+        }
         // Full space: E = 1/2 sum_{i != j} f(c_ij), dE/dU = F' U.
         // Half space adds the pairs (u_i, -u_j) for all i, j (the diagonal too):
         // E = sum_{i != j} f(c_ij) + sum_{i,j} f(-c_ij), dE/dU = 2 (F'(c) - F'(-c)) U.
-        let (total, coupling) = if self.config.half_space {
+        let (values, coupling) = if self.config.half_space {
             let (mirror_values, mirror_slopes) = self.kernel.eval(cosines.neg());
             (
                 values + mirror_values,
@@ -154,11 +215,11 @@ impl HypersphericalEnergy {
         } else {
             (values.mul_scalar(0.5), slopes)
         };
-        let total = total.sum_dims_squeeze::<1, _>(&[1, 2]);
-        let grad_units = coupling.matmul(units.clone()).mul_scalar(scale);
-        // Back through u = w / r: dE/dw = (g - u <u, g>) / r.
-        let radial = (units.clone() * grad_units.clone()).sum_dim(2);
-        let grad = (grad_units - units * radial) / norms;
-        (total.mul_scalar(scale), grad)
+        // Each ordered pair of the full matrix appears once in the upper triangle of blocks.
+        let multiplicity = if diagonal { 1.0 } else { 2.0 };
+        let sum = values
+            .sum_dims_squeeze::<1, _>(&[1, 2])
+            .mul_scalar(multiplicity);
+        (sum, coupling)
     }
 }
