@@ -217,7 +217,9 @@ impl HypersphericalEnergy {
         };
         // Each ordered pair of the full matrix appears once in the upper triangle of blocks.
         let multiplicity = if diagonal { 1.0 } else { 2.0 };
+        // Rows first, then their sums: float32 rounding grows with the length of each sum.
         let sum = values
+            .sum_dim(2)
             .sum_dims_squeeze::<1, _>(&[1, 2])
             .mul_scalar(multiplicity);
         (sum, coupling)

@@ -1,6 +1,8 @@
 //! `mhe`: Minimum Hyperspherical Energy from the command line.
 
+mod bench_cmd;
 mod cli_error;
+mod cross_check_cmd;
 mod device;
 mod energy_cmd;
 mod npy;
@@ -25,6 +27,10 @@ enum Command {
     Energy(energy_cmd::EnergyArgs),
     /// Points on a sphere of minimum energy (Thomson, Riesz, log and Tammes problems).
     Sphere(sphere_cmd::SphereArgs),
+    /// Time energy + gradient against one N x d x N matmul on a device.
+    Bench(bench_cmd::BenchArgs),
+    /// Compare energy and gradient on a device with the CPU for every official variant.
+    CrossCheck(cross_check_cmd::CrossCheckArgs),
 }
 
 fn main() -> ExitCode {
@@ -32,10 +38,14 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Energy(args) => energy_cmd::run(args),
         Command::Sphere(args) => sphere_cmd::run(args),
+        Command::Bench(args) => bench_cmd::run(args),
+        Command::CrossCheck(args) => cross_check_cmd::run(args),
     };
     match result {
         Ok(output) => {
-            println!("{output}");
+            if !output.is_empty() {
+                println!("{output}");
+            }
             ExitCode::SUCCESS
         }
         Err(error) => {

@@ -1,0 +1,170 @@
+//! `mhe bench`: the time of energy + gradient against one `N x d x N` matmul on the same device.
+
+use std::time::Instant;
+
+use burn::tensor::{Device, Distribution, Tensor};
+use burn_mhe::EnergyConfig;
+use clap::Args;
+
+use crate::cli_error::CliError;
+use crate::device::DeviceChoice;
+
+/// The sizes the issue tracker asked for: common conv layers, wide layers and a large classifier.
+const DEFAULT_SIZES: &str = "64x27,64x576,256x2304,1024x4608,4096x4096,65536x256";
+
+/// Options of `mhe bench`.
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Backend to measure.
+    #[arg(long, value_enum, default_value_t = DeviceChoice::Cpu)]
+    pub device: DeviceChoice,
+    /// Comma-separated layer sizes `NxD`.
+    #[arg(long, default_value = DEFAULT_SIZES)]
+    pub sizes: String,
+    /// Timed repetitions per measurement (the median is reported), after one warm-up.
+    #[arg(long, default_value_t = 5)]
+    pub repeats: usize,
+    /// Print one JSON object per line instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// One measured size.
+#[derive(Debug, serde::Serialize)]
+struct Row {
+    n: usize,
+    d: usize,
+    /// `dense` when the pair matrices fit the memory budget in one block, else `blocked`.
+    variant: &'static str,
+    energy_grad_ms: f64,
+    matmul_ms: f64,
+    ratio: f64,
+    /// Memory added during energy + gradient: peak resident set on CPU backends, the
+    /// allocator's reserve on GPU backends.
+    peak_mib: f64,
+}
+
+fn parse_sizes(sizes: &str) -> Result<Vec<(usize, usize)>, CliError> {
+    sizes
+        .split(',')
+        .map(|size| {
+            let parsed = size
+                .trim()
+                .split_once('x')
+                .and_then(|(n, d)| Some((n.parse().ok()?, d.parse().ok()?)));
+            match parsed {
+                Some((n, d)) if n > 0 && d > 0 => Ok((n, d)),
+                _ => Err(CliError::Usage(format!(
+                    "--sizes: `{size}` is not NxD with N, D > 0"
+                ))),
+            }
+        })
+        .collect()
+}
+
+/// Median wall time in milliseconds of `run`, which must wait for the device itself.
+fn median_ms(repeats: usize, mut run: impl FnMut()) -> f64 {
+    run();
+    let mut times: Vec<f64> = (0..repeats)
+        .map(|_| {
+            let start = Instant::now();
+            run();
+            start.elapsed().as_secs_f64() * 1e3
+        })
+        .collect();
+    times.sort_by(f64::total_cmp);
+    times[times.len() / 2]
+}
+
+/// Memory in MiB: the device allocator's reserve on GPU backends, else the process's
+/// `/proc/self/status` field (`VmRSS:` now, `VmHWM:` peak).
+fn memory_mib(device: &Device, field: &str) -> f64 {
+    if let Some(usage) = device.memory_pool_usage() {
+        return usage.bytes_reserved as f64 / (1024.0 * 1024.0);
+    }
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix(field))
+        .and_then(|rest| {
+            rest.trim()
+                .trim_end_matches("kB")
+                .trim()
+                .parse::<f64>()
+                .ok()
+        })
+        .map_or(f64::NAN, |kib| kib / 1024.0)
+}
+
+fn measure(device: &Device, n: usize, d: usize, repeats: usize) -> Row {
+    let energy = EnergyConfig::new()
+        .init()
+        .expect("the default energy is valid");
+    let neurons = Tensor::<2>::random([n, d], Distribution::Normal(0.0, 1.0), device);
+    let other = Tensor::<2>::random([d, n], Distribution::Normal(0.0, 1.0), device);
+    // A product too large for memory (65536 x 65536 floats is 16 GiB) is timed in the same row
+    // blocks as the energy: the same flops, bounded memory.
+    let block = energy.block_rows(1, n);
+    let matmul_ms = median_ms(repeats, || {
+        for start in (0..n).step_by(block) {
+            let rows = neurons.clone().slice([start..(start + block).min(n), 0..d]);
+            let product = rows.matmul(other.clone());
+            product.slice([0..1, 0..1]).into_scalar::<f32>();
+        }
+    });
+    // Linux lets a process reset its peak resident set: write 5 to clear_refs.
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+    let before = memory_mib(device, "VmRSS:");
+    let energy_grad_ms = median_ms(repeats, || {
+        let (value, grad) = energy.value_and_grad(neurons.clone());
+        (value + grad.slice([0..1, 0..1]).reshape([1])).into_scalar::<f32>();
+    });
+    let peak_mib = memory_mib(device, "VmHWM:") - before;
+    Row {
+        n,
+        d,
+        variant: if energy.block_rows(1, n) < n {
+            "blocked"
+        } else {
+            "dense"
+        },
+        energy_grad_ms,
+        matmul_ms,
+        ratio: energy_grad_ms / matmul_ms,
+        peak_mib,
+    }
+}
+
+/// Runs `mhe bench`, printing each row as it is measured (large sizes take a while).
+pub fn run(args: &BenchArgs) -> Result<String, CliError> {
+    let sizes = parse_sizes(&args.sizes)?;
+    if args.repeats == 0 {
+        return Err(CliError::Usage("--repeats must be at least 1".into()));
+    }
+    let device = args.device.device().map_err(CliError::Usage)?;
+    if !args.json {
+        println!(
+            "{:>6} {:>5} {:>8} {:>15} {:>10} {:>6} {:>9}",
+            "N", "d", "variant", "energy+grad ms", "matmul ms", "ratio", "peak MiB"
+        );
+    }
+    for (n, d) in sizes {
+        let row = measure(&device, n, d, args.repeats);
+        let line = if args.json {
+            serde_json::to_string(&row).expect("a row serializes")
+        } else {
+            format!(
+                "{:>6} {:>5} {:>8} {:>15.3} {:>10.3} {:>6.2} {:>9.1}",
+                row.n,
+                row.d,
+                row.variant,
+                row.energy_grad_ms,
+                row.matmul_ms,
+                row.ratio,
+                row.peak_mib
+            )
+        };
+        println!("{line}");
+    }
+    Ok(String::new())
+}
