@@ -213,3 +213,50 @@ fn report_angles_describe_the_spread() {
         assert!(layer.energy.is_finite());
     }
 }
+
+#[test]
+fn mini_batch_output_mhe_covers_the_classes_present() {
+    let device = Device::flex().autodiff();
+    let model = user_net(&device, official());
+    let parts = model.mhe.penalty_parts_for_classes(&model, &[4, 1, 4, 3]);
+    let full = model.mhe.penalty_parts(&model);
+    // Hidden layers are unaffected.
+    assert_close(
+        values(parts.hidden.clone())[0],
+        values(full.hidden)[0],
+        1e-12,
+        "hidden",
+    );
+    // The output term is the energy of classifier neurons 1, 3 and 4 only.
+    let neurons = values(model.head.classifier.neurons());
+    let rows: Vec<f64> = [1, 3, 4]
+        .iter()
+        .flat_map(|&r| neurons[r * 8..(r + 1) * 8].to_vec())
+        .collect();
+    let energy = EnergyConfig::new().init().unwrap();
+    let expected = 10.0 * values(energy.forward(f32_matrix(&rows, 8, &Device::flex())))[0];
+    assert_close(
+        values(parts.output.clone())[0],
+        expected,
+        1e-5,
+        "selected output",
+    );
+    // Gradients reach only the selected classifier neurons.
+    let grads = parts.total().backward();
+    let grad = values(
+        model
+            .head
+            .classifier
+            .weight
+            .grad(&grads)
+            .unwrap()
+            .transpose(),
+    );
+    for (class, row) in grad.chunks(8).enumerate() {
+        let touched = row.iter().any(|g| *g != 0.0);
+        assert_eq!(touched, [1, 3, 4].contains(&class), "class {class}");
+    }
+    // One class in the batch: no pair, a zero output term, finite.
+    let single = model.mhe.penalty_parts_for_classes(&model, &[2, 2, 2]);
+    assert_eq!(values(single.output)[0], 0.0);
+}

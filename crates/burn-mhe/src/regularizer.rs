@@ -2,7 +2,7 @@
 
 use burn::config::Config;
 use burn::module::Module;
-use burn::tensor::Tensor;
+use burn::tensor::{Int, Tensor};
 
 use crate::angles::AngleStats;
 use crate::config::{Distance, EnergyConfig, non_negative};
@@ -188,6 +188,45 @@ impl MheRegularizer {
 
     /// The weighted hidden and output energies of `model`, keeping the autodiff graph.
     pub fn penalty_parts<M: Module>(&self, model: &M) -> PenaltyParts {
+        self.parts(model, None)
+    }
+
+    /// Mini-batch output MHE (as SphereFace+ does for classifiers of many classes): like
+    /// [`penalty_parts`](Self::penalty_parts), but the output layer's energy covers only the
+    /// classifier neurons of `classes` (the labels present in a batch; repeats and order do not
+    /// matter). With fewer than two distinct classes the output term is zero.
+    ///
+    /// ```
+    /// use burn::module::Module;
+    /// use burn::nn::{Linear, LinearConfig};
+    /// use burn::tensor::Device;
+    /// use burn_mhe::MheRegularizerConfig;
+    ///
+    /// #[derive(Module, Debug)]
+    /// struct Head {
+    ///     classifier: Linear,
+    /// }
+    ///
+    /// let head = Head { classifier: LinearConfig::new(16, 1000).init(&Device::flex()) };
+    /// let mhe = MheRegularizerConfig::new().init().unwrap();
+    /// let batch_labels = [3, 917, 3, 42];
+    /// let parts = mhe.penalty_parts_for_classes(&head, &batch_labels);
+    /// assert!(parts.output.into_scalar::<f32>() > 0.0);
+    /// let one_class = mhe.penalty_parts_for_classes(&head, &[5, 5]);
+    /// assert_eq!(one_class.output.into_scalar::<f32>(), 0.0);
+    /// ```
+    pub fn penalty_parts_for_classes<M: Module>(
+        &self,
+        model: &M,
+        classes: &[usize],
+    ) -> PenaltyParts {
+        let mut distinct = classes.to_vec();
+        distinct.sort_unstable();
+        distinct.dedup();
+        self.parts(model, Some(&distinct))
+    }
+
+    fn parts<M: Module>(&self, model: &M, classes: Option<&[usize]>) -> PenaltyParts {
         let device = model.devices().into_iter().next().unwrap_or_default();
         let mut hidden = Tensor::<1>::zeros([1], &device);
         let mut output = Tensor::<1>::zeros([1], &device);
@@ -195,7 +234,16 @@ impl MheRegularizer {
             let Some(group) = self.group(layer.role) else {
                 continue;
             };
-            let term = group.energy.forward(layer.neurons).mul_scalar(group.weight);
+            let neurons = match (layer.role, classes) {
+                (LayerRole::Output, Some(classes)) if classes.len() < 2 => continue,
+                (LayerRole::Output, Some(classes)) => {
+                    let indices: Vec<i64> = classes.iter().map(|&c| c as i64).collect();
+                    let indices = Tensor::<1, Int>::from_data(indices.as_slice(), &device);
+                    layer.neurons.select(0, indices)
+                }
+                _ => layer.neurons,
+            };
+            let term = group.energy.forward(neurons).mul_scalar(group.weight);
             match layer.role {
                 LayerRole::Hidden => hidden = hidden + term,
                 LayerRole::Output => output = output + term,
