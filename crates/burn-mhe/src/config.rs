@@ -3,6 +3,7 @@
 use burn::config::Config;
 
 use crate::error::MheError;
+use crate::projection::ProjectionConfig;
 
 /// How the distance between two neurons on the sphere is measured.
 #[derive(Config, Debug, Copy, PartialEq, Eq)]
@@ -70,6 +71,10 @@ pub struct EnergyConfig {
     /// are processed in blocks of rows of the upper triangle, with the same result.
     #[config(default = 256.0)]
     pub memory_budget_mib: f64,
+    /// Compressive MHE: the mean energy of random projections of the neurons, new at every
+    /// call (`None`: the neurons themselves).
+    #[config(default = "None")]
+    pub projection: Option<ProjectionConfig>,
 }
 
 impl EnergyConfig {
@@ -78,6 +83,14 @@ impl EnergyConfig {
         non_negative("s", self.s)?;
         non_negative("eps", self.eps)?;
         non_negative("angle_eps", self.angle_eps)?;
+        if let Some(projection) = &self.projection
+            && (projection.dims == 0 || projection.count == 0)
+        {
+            return Err(MheError::InvalidConfig {
+                field: "projection",
+                reason: format!("needs dims and count of at least 1, got {projection:?}"),
+            });
+        }
         if self.memory_budget_mib.is_finite() && self.memory_budget_mib > 0.0 {
             Ok(())
         } else {

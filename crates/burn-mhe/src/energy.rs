@@ -5,6 +5,7 @@ use burn::tensor::{Bool, Tensor};
 use crate::config::{EnergyConfig, Reduction};
 use crate::error::Result;
 use crate::kernel::PairKernel;
+use crate::projection::RandomProjection;
 use crate::validate::check_neurons;
 
 /// Smallest normalizer `sqrt(||w||^2 + eps)`: with `eps = 0` a zero neuron maps to the zero
@@ -50,10 +51,11 @@ pub const NORM_FLOOR: f64 = 1e-30;
 /// let grad = neurons.grad(&e.backward()).unwrap();
 /// assert!(grad.abs().max().into_scalar::<f32>() < 1e-6);
 /// ```
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct HypersphericalEnergy {
     config: EnergyConfig,
     kernel: PairKernel,
+    projection: Option<RandomProjection>,
 }
 
 impl EnergyConfig {
@@ -63,6 +65,7 @@ impl EnergyConfig {
         Ok(HypersphericalEnergy {
             config: self.clone(),
             kernel: PairKernel::new(self),
+            projection: self.projection.clone().map(RandomProjection::new),
         })
     }
 }
@@ -103,7 +106,41 @@ impl HypersphericalEnergy {
 
     /// The energy (shape `[1]`) and its gradient with respect to `neurons` (same shape), computed
     /// in closed form without autodiff. An autodiff input is treated as a constant.
+    ///
+    /// With a random projection configured (CoMHE), each call draws new projections.
     pub fn value_and_grad(&self, neurons: Tensor<2>) -> (Tensor<1>, Tensor<2>) {
+        match &self.projection {
+            Some(projection) => {
+                let [_, d] = neurons.dims();
+                let projections = projection.next(d, &neurons);
+                self.projected_value_and_grad(neurons, projections)
+            }
+            None => self.direct_value_and_grad(neurons),
+        }
+    }
+
+    /// The mean energy of the projected neurons `W P_k` over the projections `[K, d, pd]`, and
+    /// its gradient with respect to `W`: `mean_k G_k P_k^T`.
+    pub fn projected_value_and_grad(
+        &self,
+        neurons: Tensor<2>,
+        projections: Tensor<3>,
+    ) -> (Tensor<1>, Tensor<2>) {
+        let neurons = neurons.without_autodiff();
+        let [count, d, _] = projections.dims();
+        let [n, _] = neurons.dims();
+        let projected = neurons.unsqueeze::<3>().matmul(projections.clone());
+        let (energies, grads) = self.batch_value_and_grad(projected);
+        let grad = grads
+            .matmul(projections.swap_dims(1, 2))
+            .sum_dim(0)
+            .reshape([n, d])
+            .div_scalar(count as f64);
+        (energies.mean(), grad)
+    }
+
+    /// The energy and gradient of the neurons themselves (no projection).
+    fn direct_value_and_grad(&self, neurons: Tensor<2>) -> (Tensor<1>, Tensor<2>) {
         let [n, d] = neurons.dims();
         let (value, grad) = self.batch_value_and_grad(neurons.reshape([1, n, d]));
         (value, grad.reshape([n, d]))

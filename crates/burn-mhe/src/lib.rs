@@ -32,6 +32,8 @@ mod energy;
 mod error;
 pub mod kernel;
 mod neurons;
+mod projection;
+mod random;
 mod regularizer;
 mod report;
 mod selection;
@@ -43,6 +45,8 @@ pub use config::{Convention, Distance, EnergyConfig, Reduction};
 pub use energy::{HypersphericalEnergy, NORM_FLOOR};
 pub use error::{MheError, Result};
 pub use neurons::{NeuronLayout, Neurons};
+pub use projection::{ProjectionConfig, RandomProjection};
+pub use random::gaussian_values;
 pub use regularizer::{MheRegularizer, MheRegularizerConfig, PenaltyGroupConfig, PenaltyParts};
 pub use report::LayerReport;
 pub use selection::{

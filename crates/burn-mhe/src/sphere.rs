@@ -12,6 +12,7 @@ use crate::angles::AngleStats;
 use crate::config::{Convention, Distance, EnergyConfig, Reduction, non_negative};
 use crate::energy::HypersphericalEnergy;
 use crate::error::MheError;
+use crate::random::gaussian_values;
 
 /// Number of (step, gradient change) pairs L-BFGS remembers.
 const MEMORY: usize = 12;
@@ -361,25 +362,10 @@ fn max_abs(v: &[f64]) -> f64 {
     v.iter().fold(0.0, |m, x| m.max(x.abs()))
 }
 
-/// `rows` points drawn uniformly on the unit sphere in `R^dim` (normalized Gaussians from a
-/// SplitMix64 stream and the Box-Muller transform).
+/// `rows` points drawn uniformly on the unit sphere in `R^dim` (normalized Gaussians).
 pub fn random_sphere_points(rows: usize, dim: usize, seed: u64) -> Vec<f64> {
-    let mut state = seed;
-    let mut uniform = move || {
-        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^= z >> 31;
-        ((z >> 11) as f64 + 0.5) / (1u64 << 53) as f64
-    };
-    let mut gaussian = move || {
-        let (u, v) = (uniform(), uniform());
-        (-2.0 * u.ln()).sqrt() * (2.0 * core::f64::consts::PI * v).cos()
-    };
     let zeros = vec![0.0; rows * dim];
-    let noise: Vec<f64> = (0..rows * dim).map(|_| gaussian()).collect();
-    retract(&zeros, &noise, 1.0, dim)
+    retract(&zeros, &gaussian_values(rows * dim, seed), 1.0, dim)
 }
 
 #[cfg(test)]

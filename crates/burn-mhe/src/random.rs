@@ -1,0 +1,29 @@
+//! Deterministic standard normal values from a seed, identical on every platform and device.
+
+/// `len` independent standard normal values: a SplitMix64 stream through the Box-Muller
+/// transform. The same seed gives the same values everywhere.
+///
+/// ```
+/// let values = burn_mhe::gaussian_values(10_000, 7);
+/// let mean = values.iter().sum::<f64>() / 1e4;
+/// let variance = values.iter().map(|x| x * x).sum::<f64>() / 1e4;
+/// assert!(mean.abs() < 0.05 && (variance - 1.0).abs() < 0.05);
+/// assert_eq!(values, burn_mhe::gaussian_values(10_000, 7));
+/// ```
+pub fn gaussian_values(len: usize, seed: u64) -> Vec<f64> {
+    let mut state = seed;
+    let mut uniform = move || {
+        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^= z >> 31;
+        ((z >> 11) as f64 + 0.5) / (1u64 << 53) as f64
+    };
+    (0..len)
+        .map(|_| {
+            let (u, v) = (uniform(), uniform());
+            (-2.0 * u.ln()).sqrt() * (2.0 * core::f64::consts::PI * v).cos()
+        })
+        .collect()
+}
