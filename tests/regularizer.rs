@@ -47,6 +47,12 @@ fn user_net(device: &Device, mhe: MheRegularizer) -> UserNet {
     }
 }
 
+/// The classifier's weight gradient with neurons as rows.
+fn classifier_gradient(model: &UserNet, grads: &burn::tensor::Gradients) -> Vec<f64> {
+    let grad = model.head.classifier.weight.grad(grads).unwrap();
+    values(grad.transpose())
+}
+
 fn official() -> MheRegularizer {
     MheRegularizerConfig::new().init().unwrap()
 }
@@ -110,15 +116,7 @@ fn gradients_reach_weights_but_not_biases_or_norms() {
     // The classifier's gradient is 10x its layer energy's gradient.
     let alone = EnergyConfig::new().init().unwrap();
     let (_, expected) = alone.value_and_grad(model.head.classifier.neurons());
-    let got = values(
-        model
-            .head
-            .classifier
-            .weight
-            .grad(&grads)
-            .unwrap()
-            .transpose(),
-    );
+    let got = classifier_gradient(&model, &grads);
     for (g, e) in got.iter().zip(values(expected)) {
         assert_close(*g, 10.0 * e, 1e-4, "classifier gradient");
     }
@@ -243,15 +241,7 @@ fn mini_batch_output_mhe_covers_the_classes_present() {
     );
     // Gradients reach only the selected classifier neurons.
     let grads = parts.total().backward();
-    let grad = values(
-        model
-            .head
-            .classifier
-            .weight
-            .grad(&grads)
-            .unwrap()
-            .transpose(),
-    );
+    let grad = classifier_gradient(&model, &grads);
     for (class, row) in grad.chunks(8).enumerate() {
         let touched = row.iter().any(|g| *g != 0.0);
         assert_eq!(touched, [1, 3, 4].contains(&class), "class {class}");
