@@ -318,4 +318,26 @@ mod tests {
             Err(IdxError::Io { .. })
         ));
     }
+
+    #[test]
+    fn the_shipped_subset_is_balanced_real_digits() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/mnist-subset");
+        for (split, per_class) in [("train", 250), ("t10k", 50)] {
+            let images = root.join(format!("{split}-images-idx3-ubyte"));
+            let labels = root.join(format!("{split}-labels-idx1-ubyte"));
+            let data = IdxDataset::load(&images, &labels, 10).unwrap();
+            assert_eq!((data.len(), data.image_shape()), (10 * per_class, [28, 28]));
+            let mut counts = [0usize; 10];
+            let mut ink = 0.0;
+            for i in 0..data.len() {
+                let item = data.get(i).unwrap();
+                counts[item.label] += 1;
+                ink += item.pixels.iter().sum::<f32>() / 784.0;
+            }
+            assert_eq!(counts, [per_class; 10]);
+            // MNIST digits cover about 13% of the image on average.
+            let mean_ink = ink / data.len() as f32;
+            assert!((0.08..0.2).contains(&mean_ink), "{mean_ink}");
+        }
+    }
 }
