@@ -5,11 +5,13 @@
 //! cargo run -p mhe-cli --all-features --example spread_neurons -- [steps] [cpu|ndarray|wgpu]
 //! ```
 
+#[path = "common/device.rs"]
+mod device;
+
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{Linear, LinearConfig};
 use burn::optim::{AdamConfig, GradientsParams};
-use burn::tensor::Device;
 use burn_mhe::{EnergyConfig, LayerReport, MheRegularizer, MheRegularizerConfig};
 
 #[derive(Module, Debug)]
@@ -44,16 +46,7 @@ fn main() {
     let steps: usize = args
         .next()
         .map_or(200, |s| s.parse().expect("steps: a count"));
-    let device = match args.next().as_deref() {
-        None | Some("cpu") => Device::flex(),
-        #[cfg(feature = "ndarray")]
-        #[allow(deprecated)] // burn 0.22 deprecates ndarray; it stays selectable.
-        Some("ndarray") => Device::ndarray(),
-        #[cfg(feature = "wgpu")]
-        Some("wgpu") => Device::wgpu(burn::tensor::DeviceKind::DefaultDevice),
-        Some(other) => panic!("unknown or not compiled-in device {other}"),
-    }
-    .autodiff();
+    let device = device::autodiff_device(args.next().as_deref());
     device.seed(7);
 
     let mhe = MheRegularizerConfig::official(EnergyConfig::new().with_half_space(true))

@@ -2,7 +2,7 @@
 //! hand-written burn training loop, and prints test accuracy and final energies side by side.
 //!
 //! ```sh
-//! cargo run -p mhe-cli --all-features --example train_mnist_subset -- [epochs] [cpu|wgpu]
+//! cargo run -p mhe-cli --all-features --example train_mnist_subset -- [epochs] [cpu|ndarray|wgpu]
 //! ```
 //!
 //! Adding MHE to a model takes two lines: an `MheRegularizer` field, and
@@ -11,6 +11,9 @@
 use std::path::Path;
 
 use burn::data::dataset::Dataset;
+#[path = "common/device.rs"]
+mod device;
+
 use burn::module::Module;
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::nn::{Linear, LinearConfig};
@@ -145,13 +148,7 @@ fn main() {
     let epochs: usize = args
         .next()
         .map_or(3, |s| s.parse().expect("epochs: a count"));
-    let device = match args.next().as_deref() {
-        None | Some("cpu") => Device::flex(),
-        #[cfg(feature = "wgpu")]
-        Some("wgpu") => Device::wgpu(burn::tensor::DeviceKind::DefaultDevice),
-        Some(other) => panic!("unknown or not compiled-in device {other}"),
-    }
-    .autodiff();
+    let device = device::autodiff_device(args.next().as_deref());
     // The released code's setup: Euclidean s = 2, hidden layers x1, classifier x10. Its
     // energies are reported for both runs, so the baseline shows what MHE changes.
     let mhe = || {
