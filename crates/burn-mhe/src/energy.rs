@@ -127,6 +127,7 @@ impl HypersphericalEnergy {
         projections: Tensor<3>,
     ) -> (Tensor<1>, Tensor<2>) {
         let neurons = neurons.without_autodiff();
+        let projections = projections.without_autodiff();
         let [count, d, _] = projections.dims();
         let [n, _] = neurons.dims();
         let projected = neurons.unsqueeze::<3>().matmul(projections.clone());
