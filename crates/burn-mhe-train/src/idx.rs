@@ -1,12 +1,13 @@
 //! The IDX format of MNIST and Fashion-MNIST, read into a burn `Dataset`.
 //!
-//! Files must be uncompressed (`gunzip` the `.gz` files of the MNIST distributions first): a
-//! gzip file is recognized by its magic bytes and reported as [`IdxError::Compressed`].
+//! Files may be raw or gzip-compressed (recognized by the gzip magic bytes, whatever the name),
+//! as the MNIST and Fashion-MNIST distributions ship them.
 //!
 //! An IDX file is a big-endian header (`0x00 0x00 type rank`, then `rank` u32 dimensions)
 //! followed by the values. Images are `u8` of rank 3 (`[count, rows, cols]`, magic `0x803`),
 //! labels `u8` of rank 1 (magic `0x801`).
 
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use burn::data::dataset::{Dataset, DatasetError};
@@ -15,19 +16,13 @@ use thiserror::Error;
 /// Why an IDX file or pair of files could not be loaded. Every variant names the file.
 #[derive(Debug, Error)]
 pub enum IdxError {
-    /// The file could not be opened or read.
+    /// The file could not be opened or read, or is corrupt gzip.
     #[error("{path}: {source}")]
     Io {
         /// The file.
         path: PathBuf,
         /// The I/O error.
         source: std::io::Error,
-    },
-    /// The file is gzip-compressed.
-    #[error("{path}: gzip-compressed; decompress it first (gunzip -k)")]
-    Compressed {
-        /// The file.
-        path: PathBuf,
     },
     /// The header's magic number is not the one expected.
     #[error("{path}: wrong magic number {found:#010x}, expected {expected:#010x} ({what})")]
@@ -99,7 +94,7 @@ pub struct IdxDataset {
 }
 
 impl IdxDataset {
-    /// Loads and checks an image file and a label file (uncompressed) of `classes` classes.
+    /// Loads and checks an image file and a label file (each raw or gzip) of `classes` classes.
     pub fn load(images: &Path, labels: &Path, classes: usize) -> Result<Self, IdxError> {
         let (image_dims, pixels) = read_idx(images, IMAGE_MAGIC, "images: u8, rank 3")?;
         let (label_dims, label_values) = read_idx(labels, LABEL_MAGIC, "labels: u8, rank 1")?;
@@ -160,7 +155,7 @@ fn read_idx(
     magic: u32,
     what: &'static str,
 ) -> Result<(Vec<usize>, Vec<u8>), IdxError> {
-    let bytes = read_uncompressed(path)?;
+    let bytes = read_maybe_gzip(path)?;
     let truncated = |needed| IdxError::Truncated {
         path: path.to_path_buf(),
         needed,
@@ -192,18 +187,21 @@ fn read_idx(
     Ok((dims, bytes[header..needed].to_vec()))
 }
 
-/// The bytes of an uncompressed file.
-fn read_uncompressed(path: &Path) -> Result<Vec<u8>, IdxError> {
-    let bytes = std::fs::read(path).map_err(|source| IdxError::Io {
+/// The bytes of a file, gunzipped when it starts with the gzip magic `1f 8b`.
+fn read_maybe_gzip(path: &Path) -> Result<Vec<u8>, IdxError> {
+    let io = |source| IdxError::Io {
         path: path.to_path_buf(),
         source,
-    })?;
-    if bytes.starts_with(&[0x1f, 0x8b]) {
-        return Err(IdxError::Compressed {
-            path: path.to_path_buf(),
-        });
+    };
+    let raw = std::fs::read(path).map_err(io)?;
+    if !raw.starts_with(&[0x1f, 0x8b]) {
+        return Ok(raw);
     }
-    Ok(bytes)
+    let mut out = Vec::new();
+    flate2::read::GzDecoder::new(&raw[..])
+        .read_to_end(&mut out)
+        .map_err(io)?;
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -229,17 +227,35 @@ mod tests {
         path
     }
 
-    /// Three 2x2 images with labels 0, 2, 1.
-    fn good_pair() -> (PathBuf, PathBuf) {
+    /// Three 2x2 images with labels 0, 2, 1, in files named after `test` (tests run at once).
+    fn good_pair(test: &str) -> (PathBuf, PathBuf) {
         let pixels: Vec<u8> = (0..12).map(|i| i * 20).collect();
-        let images = write("img", &idx(IMAGE_MAGIC, &[3, 2, 2], &pixels));
-        let labels = write("lbl", &idx(LABEL_MAGIC, &[3], &[0, 2, 1]));
+        let images = write(
+            &format!("{test}-img"),
+            &idx(IMAGE_MAGIC, &[3, 2, 2], &pixels),
+        );
+        let labels = write(&format!("{test}-lbl"), &idx(LABEL_MAGIC, &[3], &[0, 2, 1]));
         (images, labels)
     }
 
     #[test]
+    fn reads_gzip_files_like_raw_ones() {
+        use std::io::Write;
+        let (images, labels) = good_pair("gzip");
+        let gzip_images = dir().join("gzip-img.gz");
+        let mut encoder = flate2::write::GzEncoder::new(
+            std::fs::File::create(&gzip_images).unwrap(),
+            flate2::Compression::default(),
+        );
+        encoder.write_all(&std::fs::read(&images).unwrap()).unwrap();
+        encoder.finish().unwrap();
+        let raw = IdxDataset::load(&images, &labels, 3).unwrap();
+        assert_eq!(IdxDataset::load(&gzip_images, &labels, 3).unwrap(), raw);
+    }
+
+    #[test]
     fn reads_images_and_labels() {
-        let (images, labels) = good_pair();
+        let (images, labels) = good_pair("read");
         let data = IdxDataset::load(&images, &labels, 3).unwrap();
         assert_eq!((data.len(), data.image_shape()), (3, [2, 2]));
         let item = data.get(1).unwrap();
@@ -253,7 +269,7 @@ mod tests {
 
     #[test]
     fn every_malformed_case_is_a_named_error() {
-        let (images, labels) = good_pair();
+        let (images, labels) = good_pair("malformed");
         let swapped = IdxDataset::load(&labels, &images, 3).unwrap_err();
         assert!(matches!(
             swapped,
@@ -307,10 +323,10 @@ mod tests {
             "{error}"
         );
 
-        let gzip = write("images.gz", &[0x1f, 0x8b, 8, 0, 1, 2, 3]);
+        let broken_gzip = write("broken.gz", &[0x1f, 0x8b, 8, 0, 1, 2, 3]);
         assert!(matches!(
-            IdxDataset::load(&gzip, &labels, 3),
-            Err(IdxError::Compressed { .. })
+            IdxDataset::load(&broken_gzip, &labels, 3),
+            Err(IdxError::Io { .. })
         ));
         let missing = dir().join("missing");
         assert!(matches!(
