@@ -38,15 +38,7 @@ impl AngleStats {
                 mean_deg: None,
             };
         }
-        let neurons = neurons.clone().without_autodiff();
-        let norms = neurons
-            .clone()
-            .powi_scalar(2)
-            .sum_dim(1)
-            .sqrt()
-            .clamp_min(NORM_FLOOR);
-        let units = neurons / norms;
-        let mut cosines = units.clone().matmul(units.transpose()).clamp(-1.0, 1.0);
+        let mut cosines = direction_cosines(neurons).clamp(-1.0, 1.0);
         if between_lines {
             cosines = cosines.abs();
         }
@@ -60,4 +52,18 @@ impl AngleStats {
             mean_deg: Some(degrees(mean)),
         }
     }
+}
+
+/// Cosines between the directions of the rows of `neurons` (`[N, N]`, without autodiff); a
+/// zero row has cosine 0 with every row.
+pub(crate) fn direction_cosines(neurons: &Tensor<2>) -> Tensor<2> {
+    let neurons = neurons.clone().without_autodiff();
+    let norms = neurons
+        .clone()
+        .powi_scalar(2)
+        .sum_dim(1)
+        .sqrt()
+        .clamp_min(NORM_FLOOR);
+    let units = neurons / norms;
+    units.clone().matmul(units.transpose())
 }

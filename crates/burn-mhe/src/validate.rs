@@ -2,6 +2,7 @@
 
 use burn::tensor::{Bool, DType, Tensor};
 
+use crate::angles::direction_cosines;
 use crate::error::{MheError, Result};
 
 /// Two unit neurons whose cosine is within this of 1 count as duplicates (float64 input).
@@ -54,14 +55,8 @@ fn first_duplicate(neurons: &Tensor<2>) -> Option<(usize, usize)> {
     } else {
         DUPLICATE_TOLERANCE_F32
     };
-    let neurons = neurons.clone().without_autodiff();
-    let norms = neurons.clone().powi_scalar(2).sum_dim(1).sqrt();
-    let units = neurons / norms;
-    let lower_and_diagonal = Tensor::<2, Bool>::triu_mask([n, n], 1, &units.device());
-    let cosines = units
-        .clone()
-        .matmul(units.transpose())
-        .mask_fill(lower_and_diagonal, -2.0);
+    let lower_and_diagonal = Tensor::<2, Bool>::triu_mask([n, n], 1, &neurons.device());
+    let cosines = direction_cosines(neurons).mask_fill(lower_and_diagonal, -2.0);
     let (best, partner) = cosines.max_dim_with_indices(1);
     let best: Vec<f64> = best.into_data().iter::<f64>().collect();
     let partner: Vec<i64> = partner.into_data().iter::<i64>().collect();
