@@ -208,3 +208,84 @@ fn sphere_finds_the_icosahedron() {
     let points: Vec<f64> = npyz::NpyFile::new(&bytes[..]).unwrap().into_vec().unwrap();
     assert_eq!(points.len(), 36);
 }
+
+/// The run folder's `results.json` as JSON.
+fn results_json(run: &std::path::Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(run.join("results.json")).unwrap()).unwrap()
+}
+
+fn epochs_of(results: &serde_json::Value) -> Vec<u64> {
+    results["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["epoch"].as_u64().unwrap())
+        .collect()
+}
+
+#[test]
+fn train_killed_mid_run_resumes_with_every_epoch_once() {
+    let run = temp("killed-run");
+    std::fs::remove_dir_all(&run).ok();
+    let run_arg = run.to_str().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mhe"))
+        .args([
+            "train",
+            "--epochs",
+            "4",
+            "--train-limit",
+            "1500",
+            "--out",
+            run_arg,
+        ])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let first_checkpoint = ["model", "optim", "scheduler"]
+        .map(|name| run.join("checkpoint").join(format!("{name}-1.bpk")));
+    while !first_checkpoint.iter().all(|path| path.is_file()) {
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    child.kill().ok();
+    child.wait().unwrap();
+
+    let output = mhe(&["train", "--resume", run_arg]);
+    let printed = stdout(&output);
+    assert!(printed.contains("test accuracy"), "{printed}");
+    let results = results_json(&run);
+    assert_eq!(epochs_of(&results), [1, 2, 3, 4]);
+    let accuracy = results["test_accuracy"].as_f64().unwrap();
+    assert!((0.5..=1.0).contains(&accuracy), "{accuracy}");
+    assert_eq!(results["per_class_accuracy"].as_array().unwrap().len(), 10);
+}
+
+#[test]
+fn train_rejects_bad_values_before_training() {
+    let cases: [&[&str]; 5] = [
+        &["--lambda-output", "-1"],
+        &["--s", "-2"],
+        &["--dataset", "idx"],
+        &["--dataset", "idx", "--data-dir", "/no/such/mnist"],
+        &["--imbalance", "12:0.5"],
+    ];
+    for (i, case) in cases.iter().enumerate() {
+        let run = temp(&format!("bad-run-{i}"));
+        let mut args = vec!["train", "--out", run.to_str().unwrap()];
+        args.extend_from_slice(case);
+        let output = mhe(&args);
+        assert_eq!(output.status.code(), Some(2), "{case:?}");
+        let message = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            !message.is_empty() && !message.contains("panicked"),
+            "{message}"
+        );
+        assert!(!run.join("config.json").exists(), "{case:?} started a run");
+    }
+    let unknown = mhe(&["train", "--dataset", "cifar", "--out", "x"]);
+    assert_eq!(unknown.status.code(), Some(2));
+    let nothing = mhe(&["train", "--resume", temp("no-run").to_str().unwrap()]);
+    assert_eq!(nothing.status.code(), Some(2));
+}

@@ -130,13 +130,18 @@ impl IdxDataset {
     pub fn image_shape(&self) -> [usize; 2] {
         [self.rows, self.cols]
     }
+
+    /// The class of the item at `index` without decoding its image; panics past `len()`.
+    pub fn label(&self, index: usize) -> usize {
+        usize::from(self.labels[index])
+    }
 }
 
 impl Dataset<ImageItem> for IdxDataset {
     /// The item at `index`; panics past `len()`, as burn's `Dataset` contract says.
     fn get(&self, index: usize) -> Result<ImageItem, DatasetError> {
         let size = self.rows * self.cols;
-        let label = usize::from(self.labels[index]);
+        let label = self.label(index);
         let pixels = self.pixels[index * size..(index + 1) * size]
             .iter()
             .map(|&p| f32::from(p) / 255.0)

@@ -1,10 +1,42 @@
 #![warn(missing_docs)]
 //! # burn-mhe-train
 //!
-//! Training with Minimum Hyperspherical Energy on burn: datasets for now (uncompressed IDX files
-//! of MNIST and Fashion-MNIST as a burn `Dataset`); models, the Learner integration and the
-//! training job build on them.
+//! Training with Minimum Hyperspherical Energy on burn's `Learner`:
+//!
+//! - [`MheClassifier`]: wraps any [`Classifier`] so that burn's `SupervisedTraining` trains it
+//!   with `cross_entropy + MHE penalty`, and [`EnergyMetric`] shows the hidden and output
+//!   energies next to loss and accuracy in the TUI and CLI renderers.
+//! - [`IdxDataset`], [`DataSplits`]: MNIST-format files (raw or gzip) as burn datasets, with a
+//!   validation split, a size limit and class imbalance.
+//! - [`ImageClassifierConfig`]: MLP, paper-style CNN, and a CNN with 2-D features.
+//! - [`train`], [`resume`]: the job behind `mhe train`, writing checkpoints, a per-epoch history
+//!   and `results.json` to a run folder.
 
+mod batcher;
+mod checkpoint;
+mod classifier;
+mod data;
+mod error;
+mod evaluate;
+mod history;
 mod idx;
+mod job;
+mod metric;
+mod model;
+mod renderer;
 
+pub use batcher::ImageBatcher;
+pub use checkpoint::{AtomicFileCheckpointer, checkpoint_complete, checkpoint_path};
+pub use classifier::{ClassBatch, Classifier, MheClassifier, MheOutput};
+pub use data::{
+    CLASSES, DataSplits, DatasetChoice, FASHION_MNIST_DIR, Imbalance, MNIST_SUBSET_DIR, SplitPlan,
+    Subset, permutation,
+};
+pub use error::TrainError;
+pub use evaluate::{TestScores, evaluate};
+pub use history::{EpochRecord, HistoryLogger, epoch_file};
 pub use idx::{IdxDataset, IdxError, ImageItem};
+pub use job::{MheMode, OptimizerChoice, RunFolder, TrainJobConfig, TrainResults, resume, train};
+pub use metric::{EnergyInput, EnergyMetric, EnergyPart, HIDDEN_ENERGY, OUTPUT_ENERGY};
+pub use model::{Architecture, ConvBlock, ImageClassifier, ImageClassifierConfig};
+pub use renderer::EpochLineRenderer;

@@ -103,12 +103,12 @@ struct Group {
     weight: f64,
 }
 
-/// The weighted energies of a model's hidden and output layers.
+/// The energies of a model's hidden and output layers, weighted (a penalty) or not.
 #[derive(Debug, Clone)]
 pub struct PenaltyParts {
-    /// `lambda_hidden * sum of hidden-layer energies`, shape `[1]`.
+    /// The sum of the hidden layers' energies (times `lambda_hidden` when weighted), shape `[1]`.
     pub hidden: Tensor<1>,
-    /// `lambda_output * output-layer energy`, shape `[1]`.
+    /// The output layer's energy (times `lambda_output` when weighted), shape `[1]`.
     pub output: Tensor<1>,
 }
 
@@ -188,7 +188,48 @@ impl MheRegularizer {
 
     /// The weighted hidden and output energies of `model`, keeping the autodiff graph.
     pub fn penalty_parts<M: Module>(&self, model: &M) -> PenaltyParts {
+        self.weigh(self.energy_parts(model))
+    }
+
+    /// The unweighted energies of `model`, keeping the autodiff graph: the sum of the hidden
+    /// layers' energies and the output layer's energy. A group configured as `None` is zero.
+    /// [`weigh`](Self::weigh) turns them into [`penalty_parts`](Self::penalty_parts); training
+    /// code that logs energies calls both and computes the energies once.
+    ///
+    /// ```
+    /// use burn::module::Module;
+    /// use burn::nn::{Linear, LinearConfig};
+    /// use burn::tensor::Device;
+    /// use burn_mhe::MheRegularizerConfig;
+    ///
+    /// #[derive(Module, Debug)]
+    /// struct Net {
+    ///     hidden: Linear,
+    ///     classifier: Linear,
+    /// }
+    ///
+    /// let device = Device::flex();
+    /// let net = Net {
+    ///     hidden: LinearConfig::new(4, 8).init(&device),
+    ///     classifier: LinearConfig::new(8, 3).init(&device),
+    /// };
+    /// let mhe = MheRegularizerConfig::new().init().unwrap(); // output weight 10
+    /// let energies = mhe.energy_parts(&net);
+    /// let output = energies.output.clone().into_scalar::<f64>();
+    /// let weighted = mhe.weigh(energies).output.into_scalar::<f64>();
+    /// assert!((weighted - 10.0 * output).abs() <= 1e-5 * weighted);
+    /// ```
+    pub fn energy_parts<M: Module>(&self, model: &M) -> PenaltyParts {
         self.parts(model, None)
+    }
+
+    /// Multiplies each part by its group's loss weight (lambda).
+    pub fn weigh(&self, energies: PenaltyParts) -> PenaltyParts {
+        let weight = |group: &Option<Group>| group.as_ref().map_or(0.0, |g| g.weight);
+        PenaltyParts {
+            hidden: energies.hidden.mul_scalar(weight(&self.hidden)),
+            output: energies.output.mul_scalar(weight(&self.output)),
+        }
     }
 
     /// Mini-batch output MHE (as SphereFace+ does for classifiers of many classes): like
@@ -223,7 +264,7 @@ impl MheRegularizer {
         let mut distinct = classes.to_vec();
         distinct.sort_unstable();
         distinct.dedup();
-        self.parts(model, Some(&distinct))
+        self.weigh(self.parts(model, Some(&distinct)))
     }
 
     fn parts<M: Module>(&self, model: &M, classes: Option<&[usize]>) -> PenaltyParts {
@@ -243,7 +284,7 @@ impl MheRegularizer {
                 }
                 _ => layer.neurons,
             };
-            let term = group.energy.forward(neurons).mul_scalar(group.weight);
+            let term = group.energy.forward(neurons);
             match layer.role {
                 LayerRole::Hidden => hidden = hidden + term,
                 LayerRole::Output => output = output + term,

@@ -13,6 +13,9 @@ pub enum CliError {
     /// The weights or the configuration are not valid for an energy.
     #[error(transparent)]
     Mhe(#[from] burn_mhe::MheError),
+    /// A training job could not start or finish.
+    #[error(transparent)]
+    Train(#[from] burn_mhe_train::TrainError),
     /// An option value that cannot be used.
     #[error("{0}")]
     Usage(String),

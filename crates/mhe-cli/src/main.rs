@@ -7,6 +7,7 @@ mod device;
 mod energy_cmd;
 mod npy;
 mod sphere_cmd;
+mod train_cmd;
 
 use std::process::ExitCode;
 
@@ -31,6 +32,8 @@ enum Command {
     Bench(bench_cmd::BenchArgs),
     /// Compare energy and gradient on a device with the CPU for every official variant.
     CrossCheck(cross_check_cmd::CrossCheckArgs),
+    /// Train an image classifier with or without MHE (burn's Learner; checkpoints, resume).
+    Train(Box<train_cmd::TrainArgs>),
 }
 
 fn main() -> ExitCode {
@@ -40,6 +43,7 @@ fn main() -> ExitCode {
         Command::Sphere(args) => sphere_cmd::run(args),
         Command::Bench(args) => bench_cmd::run(args),
         Command::CrossCheck(args) => cross_check_cmd::run(args),
+        Command::Train(args) => train_cmd::run(args),
     };
     match result {
         Ok(output) => {

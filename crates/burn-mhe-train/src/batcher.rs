@@ -1,0 +1,27 @@
+//! From dataset items to batches of image tensors and class targets.
+
+use burn::data::dataloader::batcher::Batcher;
+use burn::tensor::{Device, Int, Tensor, TensorData};
+
+use crate::classifier::ClassBatch;
+use crate::idx::ImageItem;
+
+/// Stacks [`ImageItem`]s of one image size into `[batch, 1, rows, cols]` images.
+#[derive(Debug, Clone, Copy)]
+pub struct ImageBatcher {
+    /// Image height and width.
+    pub shape: [usize; 2],
+}
+
+impl Batcher<ImageItem, ClassBatch<Tensor<4>>> for ImageBatcher {
+    fn batch(&self, items: Vec<ImageItem>, device: &Device) -> ClassBatch<Tensor<4>> {
+        let [rows, cols] = self.shape;
+        let targets: Vec<i64> = items.iter().map(|item| item.label as i64).collect();
+        let pixels: Vec<f32> = items.into_iter().flat_map(|item| item.pixels).collect();
+        let images = TensorData::new(pixels, [targets.len(), 1, rows, cols]);
+        ClassBatch {
+            inputs: Tensor::from_data(images, device),
+            targets: Tensor::<1, Int>::from_data(targets.as_slice(), device),
+        }
+    }
+}

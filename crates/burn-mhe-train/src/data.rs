@@ -1,0 +1,327 @@
+//! Which images a job trains on: the dataset, its train / validation / test splits, a size limit
+//! and class imbalance.
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::sync::Arc;
+
+use burn::data::dataset::{Dataset, DatasetError};
+use serde::{Deserialize, Serialize};
+
+use crate::error::TrainError;
+use crate::idx::{IdxDataset, ImageItem};
+
+/// Where Debian's `dataset-fashion-mnist` package installs Fashion-MNIST.
+pub const FASHION_MNIST_DIR: &str = "/usr/share/datasets/fashion-mnist";
+
+/// The MNIST subset shipped in this repository (2,500 training and 500 test digits).
+pub const MNIST_SUBSET_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/mnist-subset");
+
+/// The number of classes of every dataset here (digits, clothing types).
+pub const CLASSES: usize = 10;
+
+/// A dataset in the MNIST file layout (`train-images-idx3-ubyte[.gz]`, ... in one folder).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DatasetChoice {
+    /// The MNIST digits shipped in `data/mnist-subset`: works offline with no setup.
+    MnistSubset,
+    /// Fashion-MNIST, by default from [`FASHION_MNIST_DIR`].
+    FashionMnist,
+    /// Any folder of MNIST-format files, given as the data folder.
+    Idx,
+}
+
+impl DatasetChoice {
+    /// The folder read: `data_dir` if given, otherwise the dataset's own place.
+    pub fn folder(self, data_dir: Option<&str>) -> Result<PathBuf, TrainError> {
+        let folder = match (data_dir, self) {
+            (Some(dir), _) => PathBuf::from(dir),
+            (None, Self::MnistSubset) => PathBuf::from(MNIST_SUBSET_DIR),
+            (None, Self::FashionMnist) => PathBuf::from(FASHION_MNIST_DIR),
+            (None, Self::Idx) => {
+                return Err(TrainError::InvalidConfig(
+                    "dataset `idx` needs a data folder (--data-dir)".into(),
+                ));
+            }
+        };
+        if folder.is_dir() {
+            Ok(folder)
+        } else {
+            Err(TrainError::MissingDataDir(folder))
+        }
+    }
+}
+
+/// Keep only a fraction of one class in the training split (the test split is untouched).
+///
+/// Written `CLASS:FRACTION` on the command line: `0:0.02` keeps 2% of class 0.
+///
+/// ```
+/// use burn_mhe_train::Imbalance;
+///
+/// let imbalance: Imbalance = "0:0.02".parse().unwrap();
+/// assert_eq!((imbalance.class, imbalance.fraction), (0, 0.02));
+/// assert!("0:1.5".parse::<Imbalance>().is_err());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Imbalance {
+    /// The class thinned out.
+    pub class: usize,
+    /// The fraction of its training items kept, in `[0, 1]`.
+    pub fraction: f64,
+}
+
+impl FromStr for Imbalance {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        let bad = || format!("`{text}`: expected CLASS:FRACTION, e.g. 0:0.02");
+        let (class, fraction) = text.split_once(':').ok_or_else(bad)?;
+        let imbalance = Self {
+            class: class.trim().parse().map_err(|_| bad())?,
+            fraction: fraction.trim().parse().map_err(|_| bad())?,
+        };
+        imbalance.check().map(|()| imbalance)
+    }
+}
+
+impl Imbalance {
+    /// An error unless the class exists and the fraction is in `[0, 1]`.
+    pub fn check(&self) -> Result<(), String> {
+        if self.class >= CLASSES {
+            return Err(format!(
+                "imbalance class {} is not a class (0..{CLASSES})",
+                self.class
+            ));
+        }
+        if !(0.0..=1.0).contains(&self.fraction) {
+            return Err(format!(
+                "imbalance fraction {} is not in [0, 1]",
+                self.fraction
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Some items of a dataset, in a given order.
+#[derive(Debug, Clone)]
+pub struct Subset {
+    data: Arc<IdxDataset>,
+    indices: Vec<usize>,
+}
+
+impl Subset {
+    /// Every item of `data`, in order.
+    pub fn all(data: IdxDataset) -> Self {
+        let indices = (0..data.len()).collect();
+        Self {
+            data: Arc::new(data),
+            indices,
+        }
+    }
+
+    /// The items of this subset at `positions`.
+    fn pick(&self, positions: impl Iterator<Item = usize>) -> Self {
+        Self {
+            data: self.data.clone(),
+            indices: positions.map(|p| self.indices[p]).collect(),
+        }
+    }
+
+    /// The label of each item.
+    pub fn labels(&self) -> Vec<usize> {
+        self.indices.iter().map(|&i| self.data.label(i)).collect()
+    }
+
+    /// Image height and width.
+    pub fn image_shape(&self) -> [usize; 2] {
+        self.data.image_shape()
+    }
+}
+
+impl Dataset<ImageItem> for Subset {
+    fn get(&self, index: usize) -> Result<ImageItem, DatasetError> {
+        self.data.get(self.indices[index])
+    }
+
+    fn len(&self) -> usize {
+        self.indices.len()
+    }
+}
+
+/// The three splits of a job's data.
+#[derive(Debug, Clone)]
+pub struct DataSplits {
+    /// What the model is trained on.
+    pub train: Subset,
+    /// Held out of the training files, evaluated after every epoch.
+    pub valid: Subset,
+    /// The dataset's test files, evaluated once at the end.
+    pub test: Subset,
+}
+
+/// How the training files are turned into the training and validation splits.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SplitPlan {
+    /// The share of the training files held out for validation, in `[0, 1)`.
+    pub valid_fraction: f64,
+    /// Use at most this many training items (after the validation split).
+    pub train_limit: Option<usize>,
+    /// Thin out one class of the training split.
+    pub imbalance: Option<Imbalance>,
+    /// Seeds the shuffle that picks the validation items.
+    pub seed: u64,
+}
+
+impl DataSplits {
+    /// Loads the training and test files of `folder` and splits them by `plan`.
+    pub fn load(folder: &Path, plan: &SplitPlan) -> Result<Self, TrainError> {
+        let train_files = Subset::all(load_pair(folder, "train")?);
+        let test = Subset::all(load_pair(folder, "t10k")?);
+        let order = permutation(train_files.len(), plan.seed);
+        let valid_count = (plan.valid_fraction * train_files.len() as f64).round() as usize;
+        let (valid_order, train_order) = order.split_at(valid_count);
+        let valid = train_files.pick(valid_order.iter().copied());
+        let mut train = train_files.pick(train_order.iter().copied());
+        if let Some(imbalance) = plan.imbalance {
+            train = thin_out(&train, imbalance);
+        }
+        if let Some(limit) = plan.train_limit {
+            train = train.pick(0..limit.min(train.len()));
+        }
+        Ok(Self { train, valid, test })
+    }
+}
+
+/// The images and labels of a split (`train` or `t10k`), raw or gzip.
+fn load_pair(folder: &Path, split: &str) -> Result<IdxDataset, TrainError> {
+    let file = |kind: &str| {
+        let raw = folder.join(format!("{split}-{kind}"));
+        let gzip = folder.join(format!("{split}-{kind}.gz"));
+        if raw.exists() || !gzip.exists() {
+            raw
+        } else {
+            gzip
+        }
+    };
+    Ok(IdxDataset::load(
+        &file("images-idx3-ubyte"),
+        &file("labels-idx1-ubyte"),
+        CLASSES,
+    )?)
+}
+
+/// Keeps the first `round(fraction * count)` items of the imbalanced class (the split is
+/// already shuffled), and every item of the other classes.
+fn thin_out(train: &Subset, imbalance: Imbalance) -> Subset {
+    let labels = train.labels();
+    let count = labels.iter().filter(|&&l| l == imbalance.class).count();
+    let keep = (imbalance.fraction * count as f64).round() as usize;
+    let mut seen = 0;
+    let positions = (0..labels.len()).filter(|&p| {
+        if labels[p] != imbalance.class {
+            return true;
+        }
+        seen += 1;
+        seen <= keep
+    });
+    train.pick(positions.collect::<Vec<_>>().into_iter())
+}
+
+/// A permutation of `0..len` from `seed` (Fisher-Yates over SplitMix64).
+pub fn permutation(len: usize, seed: u64) -> Vec<usize> {
+    let mut state = seed;
+    let mut next = || {
+        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    };
+    let mut order: Vec<usize> = (0..len).collect();
+    for i in (1..len).rev() {
+        order.swap(i, (next() % (i as u64 + 1)) as usize);
+    }
+    order
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn subset() -> DataSplits {
+        DataSplits::load(
+            Path::new(MNIST_SUBSET_DIR),
+            &SplitPlan {
+                valid_fraction: 0.1,
+                train_limit: None,
+                imbalance: None,
+                seed: 7,
+            },
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn splits_the_shipped_subset_without_overlap() {
+        let splits = subset();
+        assert_eq!(
+            (splits.train.len(), splits.valid.len(), splits.test.len()),
+            (2250, 250, 500)
+        );
+        let mut seen: Vec<usize> = splits.train.indices.clone();
+        seen.extend(&splits.valid.indices);
+        seen.sort_unstable();
+        assert_eq!(seen, (0..2500).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn imbalance_keeps_the_fraction_of_one_class_only() {
+        let full = subset();
+        let count = |s: &Subset, c| s.labels().iter().filter(|&&l| l == c).count();
+        let plan = SplitPlan {
+            valid_fraction: 0.1,
+            train_limit: None,
+            imbalance: Some("3:0.1".parse().unwrap()),
+            seed: 7,
+        };
+        let thinned = DataSplits::load(Path::new(MNIST_SUBSET_DIR), &plan).unwrap();
+        let before = count(&full.train, 3);
+        assert_eq!(
+            count(&thinned.train, 3),
+            (before as f64 * 0.1).round() as usize
+        );
+        for class in (0..CLASSES).filter(|&c| c != 3) {
+            assert_eq!(count(&thinned.train, class), count(&full.train, class));
+        }
+        assert_eq!(thinned.test.labels(), full.test.labels());
+        assert_eq!(thinned.valid.labels(), full.valid.labels());
+    }
+
+    #[test]
+    fn permutation_is_a_seeded_shuffle() {
+        let a = permutation(100, 1);
+        let mut sorted = a.clone();
+        sorted.sort_unstable();
+        assert_eq!(sorted, (0..100).collect::<Vec<_>>());
+        assert_eq!(a, permutation(100, 1));
+        assert_ne!(a, permutation(100, 2));
+        assert_ne!(a, sorted);
+    }
+
+    #[test]
+    fn bad_imbalance_and_missing_folders_are_errors() {
+        assert!("10:0.5".parse::<Imbalance>().is_err());
+        assert!("x".parse::<Imbalance>().is_err());
+        assert!(matches!(
+            DatasetChoice::Idx.folder(Some("/no/such/folder")),
+            Err(TrainError::MissingDataDir(_))
+        ));
+        assert!(matches!(
+            DatasetChoice::Idx.folder(None),
+            Err(TrainError::InvalidConfig(_))
+        ));
+    }
+}

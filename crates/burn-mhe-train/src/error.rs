@@ -1,0 +1,51 @@
+//! Every way a training job can fail; all are reported before or instead of a wrong result.
+
+use std::path::PathBuf;
+
+use thiserror::Error;
+
+use crate::idx::IdxError;
+
+/// Why a training job could not start, continue or finish.
+#[derive(Debug, Error)]
+pub enum TrainError {
+    /// A configuration value that cannot be used; nothing was trained.
+    #[error("invalid configuration: {0}")]
+    InvalidConfig(String),
+    /// The data folder does not exist.
+    #[error("data folder {0} does not exist")]
+    MissingDataDir(PathBuf),
+    /// A data file is missing or malformed.
+    #[error(transparent)]
+    Data(#[from] IdxError),
+    /// The MHE configuration or a layer's neurons are not valid.
+    #[error(transparent)]
+    Mhe(#[from] burn_mhe::MheError),
+    /// Reading or writing a file of the run folder failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file or folder.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// A file of the run folder is not what this job wrote.
+    #[error("{path}: {message}")]
+    CorruptRunFile {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// Training stopped before its last epoch.
+    #[error("training stopped before its last epoch: {0}")]
+    Stopped(String),
+}
+
+impl TrainError {
+    /// An [`Io`](Self::Io) error about `path`.
+    pub(crate) fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Self {
+        let path = path.into();
+        move |source| Self::Io { path, source }
+    }
+}

@@ -1,0 +1,79 @@
+//! Accuracy, per-class accuracy and loss of a trained classifier on a split.
+
+use burn::data::dataloader::batcher::Batcher;
+use burn::data::dataset::Dataset;
+use burn::nn::loss::CrossEntropyLossConfig;
+use burn::tensor::Device;
+
+use crate::batcher::ImageBatcher;
+use crate::classifier::Classifier;
+use crate::data::Subset;
+use crate::model::ImageClassifier;
+
+/// How a model does on a split.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TestScores {
+    /// Fraction classified correctly.
+    pub accuracy: f64,
+    /// Mean cross-entropy.
+    pub loss: f64,
+    /// Accuracy on the items of each class; `None` for a class without items.
+    pub per_class: Vec<Option<f64>>,
+}
+
+/// Scores `model` on every item of `split`, `batch_size` items at a time, on `device` (its
+/// autodiff is dropped).
+pub fn evaluate(
+    model: &ImageClassifier,
+    split: &Subset,
+    batch_size: usize,
+    device: &Device,
+) -> TestScores {
+    let device = device.clone().without_autodiff();
+    let batcher = ImageBatcher {
+        shape: split.image_shape(),
+    };
+    let classes = model.classifier().weight.dims()[1];
+    let loss_fn = CrossEntropyLossConfig::new().init(&device);
+    let (mut correct, mut total) = (vec![0usize; classes], vec![0usize; classes]);
+    let mut loss_sum = 0.0;
+    let indices: Vec<usize> = (0..split.len()).collect();
+    for chunk in indices.chunks(batch_size.max(1)) {
+        let items = chunk
+            .iter()
+            .map(|&i| split.get(i).expect("index below len"))
+            .collect();
+        let batch = batcher.batch(items, &device);
+        let logits = model.logits(batch.inputs);
+        let loss = loss_fn.forward(logits.clone(), batch.targets.clone());
+        loss_sum += loss.into_scalar::<f64>() * chunk.len() as f64;
+        let predicted = logits
+            .argmax(1)
+            .into_data()
+            .convert::<i64>()
+            .try_to_vec::<i64>();
+        let targets = batch
+            .targets
+            .into_data()
+            .convert::<i64>()
+            .try_to_vec::<i64>();
+        for (p, t) in predicted
+            .expect("ints")
+            .into_iter()
+            .zip(targets.expect("ints"))
+        {
+            total[t as usize] += 1;
+            correct[t as usize] += usize::from(p == t);
+        }
+    }
+    let items: usize = total.iter().sum();
+    TestScores {
+        accuracy: correct.iter().sum::<usize>() as f64 / items.max(1) as f64,
+        loss: loss_sum / items.max(1) as f64,
+        per_class: correct
+            .iter()
+            .zip(&total)
+            .map(|(&c, &t)| (t > 0).then(|| c as f64 / t as f64))
+            .collect(),
+    }
+}

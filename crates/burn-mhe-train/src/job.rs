@@ -1,0 +1,471 @@
+//! The training job behind `mhe train`: one configuration, one run folder, burn's Learner with
+//! checkpoints every epoch, a history that survives interruption, and `results.json`.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use burn::config::Config;
+use burn::data::dataloader::DataLoaderBuilder;
+use burn::data::dataset::Dataset;
+use burn::lr_scheduler::step::StepLrSchedulerConfig;
+use burn::optim::decay::WeightDecayConfig;
+use burn::optim::momentum::MomentumConfig;
+use burn::optim::{AdamConfig, ModuleOptimizer, SgdConfig};
+use burn::tensor::Device;
+use burn::train::checkpoint::KeepLastNCheckpoints;
+use burn::train::logger::FileMetricLogger;
+use burn::train::metric::{AccuracyMetric, LossMetric};
+use burn::train::{Learner, SupervisedTraining};
+use burn_mhe::{Distance, EnergyConfig, LayerReport, MheRegularizer, MheRegularizerConfig};
+use serde::{Deserialize, Serialize};
+
+use crate::batcher::ImageBatcher;
+use crate::checkpoint::{AtomicFileCheckpointer, checkpoint_complete};
+use crate::classifier::MheClassifier;
+use crate::data::{DataSplits, DatasetChoice, Imbalance, SplitPlan};
+use crate::error::TrainError;
+use crate::evaluate::{TestScores, evaluate};
+use crate::history::{
+    EpochRecord, HistoryLogger, forget_after, read_history, recorded_epochs, write_atomically,
+};
+use crate::metric::EnergyMetric;
+use crate::model::{ImageClassifier, ImageClassifierConfig};
+use crate::renderer::EpochLineRenderer;
+
+/// Which MHE the job trains with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MheMode {
+    /// No penalty: a baseline whose energies are still measured and reported.
+    None,
+    /// MHE on the neurons.
+    Mhe,
+    /// Half-space MHE on hidden layers (neurons and their negations); the output layer keeps
+    /// full-space MHE, as in the released code.
+    HalfMhe,
+}
+
+/// The optimizer of a job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OptimizerChoice {
+    /// SGD with momentum and weight decay (the paper's setup).
+    Sgd,
+    /// Adam with weight decay.
+    Adam,
+}
+
+/// Everything that defines a training run; saved as `config.json` in the run folder.
+#[derive(Config, Debug)]
+pub struct TrainJobConfig {
+    /// The images.
+    pub dataset: DatasetChoice,
+    /// The model.
+    pub model: ImageClassifierConfig,
+    /// Folder of the dataset's files (default: the dataset's own place).
+    #[config(default = "None")]
+    pub data_dir: Option<String>,
+    /// Which MHE.
+    #[config(default = "MheMode::Mhe")]
+    pub mhe: MheMode,
+    /// Euclidean or angular distance.
+    #[config(default = "Distance::Euclidean")]
+    pub distance: Distance,
+    /// The energy's power `s` (`0`: logarithmic).
+    #[config(default = 2.0)]
+    pub s: f64,
+    /// Weight of the hidden layers' energies.
+    #[config(default = 1.0)]
+    pub lambda_hidden: f64,
+    /// Weight of the output layer's energy.
+    #[config(default = 10.0)]
+    pub lambda_output: f64,
+    /// Number of epochs.
+    #[config(default = 5)]
+    pub epochs: usize,
+    /// Items per batch.
+    #[config(default = 64)]
+    pub batch_size: usize,
+    /// The optimizer.
+    #[config(default = "OptimizerChoice::Sgd")]
+    pub optimizer: OptimizerChoice,
+    /// Initial learning rate.
+    #[config(default = 0.05)]
+    pub lr: f64,
+    /// SGD momentum.
+    #[config(default = 0.9)]
+    pub momentum: f64,
+    /// L2 weight decay.
+    #[config(default = 5e-4)]
+    pub weight_decay: f64,
+    /// The learning rate is multiplied by `lr_gamma` every this many epochs (default: half the
+    /// epochs, rounded up).
+    #[config(default = "None")]
+    pub lr_step_epochs: Option<usize>,
+    /// Learning-rate decay factor.
+    #[config(default = 0.1)]
+    pub lr_gamma: f64,
+    /// Keep only a fraction of one class in the training split.
+    #[config(default = "None")]
+    pub imbalance: Option<Imbalance>,
+    /// Train on at most this many items.
+    #[config(default = "None")]
+    pub train_limit: Option<usize>,
+    /// Share of the training files held out for validation.
+    #[config(default = 0.1)]
+    pub valid_fraction: f64,
+    /// Seeds the weights, the validation split and the batch order.
+    #[config(default = 42)]
+    pub seed: u64,
+}
+
+impl TrainJobConfig {
+    /// Every value checked; the first bad one is the error. Nothing is trained before this.
+    pub fn check(&self) -> Result<(), TrainError> {
+        let bad = |message: String| Err(TrainError::InvalidConfig(message));
+        for (name, value) in [
+            ("lambda-hidden", self.lambda_hidden),
+            ("lambda-output", self.lambda_output),
+            ("weight-decay", self.weight_decay),
+        ] {
+            if !(value.is_finite() && value >= 0.0) {
+                return bad(format!("{name} must be finite and >= 0, got {value}"));
+            }
+        }
+        if !(self.lr.is_finite() && self.lr > 0.0) {
+            return bad(format!("lr must be positive, got {}", self.lr));
+        }
+        if !(0.0..1.0).contains(&self.momentum) {
+            return bad(format!("momentum must be in [0, 1), got {}", self.momentum));
+        }
+        if !(self.lr_gamma > 0.0 && self.lr_gamma <= 1.0) {
+            return bad(format!("lr-gamma must be in (0, 1], got {}", self.lr_gamma));
+        }
+        if !(self.valid_fraction > 0.0 && self.valid_fraction < 1.0) {
+            return bad(format!(
+                "valid-fraction must be in (0, 1), got {}",
+                self.valid_fraction
+            ));
+        }
+        for (name, value) in [
+            ("epochs", Some(self.epochs)),
+            ("batch-size", Some(self.batch_size)),
+            ("lr-step-epochs", self.lr_step_epochs),
+            ("train-limit", self.train_limit),
+        ] {
+            if value == Some(0) {
+                return bad(format!("{name} must be at least 1"));
+            }
+        }
+        if let Some(imbalance) = &self.imbalance {
+            imbalance.check().map_err(TrainError::InvalidConfig)?;
+        }
+        self.model.check().map_err(TrainError::InvalidConfig)?;
+        self.regularizer()?;
+        Ok(())
+    }
+
+    /// The regularizer: trained on unless `mhe` is `None`, measured in every case.
+    pub fn regularizer(&self) -> Result<MheRegularizer, TrainError> {
+        let energy = EnergyConfig::new()
+            .with_distance(self.distance)
+            .with_s(self.s)
+            .with_half_space(self.mhe == MheMode::HalfMhe);
+        let mut config = MheRegularizerConfig::official(energy);
+        if let Some(hidden) = config.hidden.as_mut() {
+            hidden.weight = self.lambda_hidden;
+        }
+        if let Some(output) = config.output.as_mut() {
+            output.weight = self.lambda_output;
+        }
+        Ok(config.init()?)
+    }
+
+    fn split_plan(&self) -> SplitPlan {
+        SplitPlan {
+            valid_fraction: self.valid_fraction,
+            train_limit: self.train_limit,
+            imbalance: self.imbalance,
+            seed: self.seed,
+        }
+    }
+}
+
+/// What a finished run wrote to `results.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainResults {
+    /// The configuration.
+    pub config: serde_json::Value,
+    /// The device it ran on.
+    pub device: String,
+    /// Items in the training, validation and test splits.
+    pub split_sizes: [usize; 3],
+    /// One record per epoch, in order.
+    pub history: Vec<EpochRecord>,
+    /// Accuracy on the test split, a fraction in `[0, 1]`.
+    pub test_accuracy: f64,
+    /// Mean cross-entropy on the test split.
+    pub test_loss: f64,
+    /// Test accuracy of each class (`NaN` serialized as `null` for a class absent from it).
+    pub per_class_accuracy: Vec<Option<f64>>,
+    /// Final sum of the hidden layers' energies (unweighted).
+    pub hidden_energy: f64,
+    /// Final output layer energy (unweighted).
+    pub output_energy: f64,
+    /// Every regularized layer at the end: energy and pairwise angles.
+    pub layers: Vec<LayerReport>,
+    /// Training wall time, summed over epochs (and over resumed runs).
+    pub wall_seconds: f64,
+}
+
+/// The files of a run folder.
+#[derive(Debug, Clone)]
+pub struct RunFolder {
+    root: PathBuf,
+}
+
+impl RunFolder {
+    /// The run folder at `root`.
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        Self { root: root.into() }
+    }
+
+    /// The folder itself.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// `config.json`.
+    pub fn config(&self) -> PathBuf {
+        self.root.join("config.json")
+    }
+
+    /// `results.json`.
+    pub fn results(&self) -> PathBuf {
+        self.root.join("results.json")
+    }
+
+    /// The checkpoints' folder.
+    pub fn checkpoints(&self) -> PathBuf {
+        self.root.join("checkpoint")
+    }
+
+    /// The last epoch whose checkpoint and history are both complete (0: none).
+    pub fn last_complete_epoch(&self, epochs: usize) -> usize {
+        let recorded = recorded_epochs(&self.root).min(epochs);
+        (1..=recorded)
+            .rev()
+            .find(|&epoch| checkpoint_complete(&self.checkpoints(), epoch))
+            .unwrap_or(0)
+    }
+
+    /// Reads `results.json`.
+    pub fn read_results(&self) -> Result<TrainResults, TrainError> {
+        let path = self.results();
+        let text = std::fs::read_to_string(&path).map_err(TrainError::io(&path))?;
+        serde_json::from_str(&text).map_err(|e| TrainError::CorruptRunFile {
+            path,
+            message: e.to_string(),
+        })
+    }
+}
+
+/// Trains `config` from scratch on `device` into the new run folder `run`.
+///
+/// Fails before training if the configuration is bad, the data is missing, or `run` already
+/// holds a run (continue that one with [`resume`]).
+pub fn train(
+    config: &TrainJobConfig,
+    run: &RunFolder,
+    device: &Device,
+) -> Result<TrainResults, TrainError> {
+    config.check()?;
+    if run.config().exists() {
+        return Err(TrainError::InvalidConfig(format!(
+            "{} already holds a run: resume it or choose another folder",
+            run.root().display()
+        )));
+    }
+    let splits = load_splits(config)?;
+    std::fs::create_dir_all(run.root()).map_err(TrainError::io(run.root()))?;
+    let json = serde_json::to_string_pretty(config).expect("configurations serialize");
+    write_atomically(&run.config(), &json)?;
+    fit(config, splits, run, 0, device)
+}
+
+/// Continues the run in `run` from its last complete epoch (checkpoint and history both
+/// written); later partial epochs are dropped and trained again, so the history holds every
+/// epoch exactly once. A finished run is only evaluated again.
+pub fn resume(run: &RunFolder, device: &Device) -> Result<TrainResults, TrainError> {
+    let path = run.config();
+    if !path.is_file() {
+        return Err(TrainError::InvalidConfig(format!(
+            "{} holds no run (no config.json)",
+            run.root().display()
+        )));
+    }
+    let config = TrainJobConfig::load(&path).map_err(|e| TrainError::CorruptRunFile {
+        path: path.clone(),
+        message: e.to_string(),
+    })?;
+    config.check()?;
+    let splits = load_splits(&config)?;
+    let done = run.last_complete_epoch(config.epochs);
+    forget_after(run.root(), done)?;
+    fit(&config, splits, run, done, device)
+}
+
+fn load_splits(config: &TrainJobConfig) -> Result<DataSplits, TrainError> {
+    let folder = config.dataset.folder(config.data_dir.as_deref())?;
+    let splits = DataSplits::load(&folder, &config.split_plan())?;
+    let shape = splits.train.image_shape();
+    if shape != config.model.image {
+        return Err(TrainError::InvalidConfig(format!(
+            "the model expects {:?} images, {} holds {shape:?}",
+            config.model.image,
+            folder.display()
+        )));
+    }
+    for (name, split) in [("training", &splits.train), ("validation", &splits.valid)] {
+        if split.is_empty() {
+            return Err(TrainError::InvalidConfig(format!(
+                "the {name} split is empty"
+            )));
+        }
+    }
+    Ok(splits)
+}
+
+/// Trains epochs `done + 1 ..= epochs` with burn's Learner, then evaluates and writes results.
+fn fit(
+    config: &TrainJobConfig,
+    splits: DataSplits,
+    run: &RunFolder,
+    done: usize,
+    device: &Device,
+) -> Result<TrainResults, TrainError> {
+    device.seed(config.seed);
+    let model = config.model.init(&device.clone().autodiff());
+    let mhe = config.regularizer()?;
+    mhe.check(&model)?;
+    let model = match config.mhe {
+        MheMode::None => MheClassifier::measure_only(model, mhe),
+        MheMode::Mhe | MheMode::HalfMhe => MheClassifier::new(model, mhe),
+    };
+    let batcher = ImageBatcher {
+        shape: config.model.image,
+    };
+    let train_loader = DataLoaderBuilder::new(batcher)
+        .batch_size(config.batch_size)
+        .shuffle(config.seed)
+        .build(splits.train.clone());
+    let valid_loader = DataLoaderBuilder::new(batcher)
+        .batch_size(config.batch_size)
+        .build(splits.valid.clone());
+
+    let checkpoints = run.checkpoints();
+    let mut training = SupervisedTraining::new(run.root(), train_loader, valid_loader)
+        .metrics((AccuracyMetric::new(), LossMetric::new()))
+        .metrics((EnergyMetric::hidden(), EnergyMetric::output()))
+        .with_metric_logger(FileMetricLogger::new(run.root()))
+        .with_metric_logger(HistoryLogger::new(run.root()))
+        .with_custom_checkpointers(
+            AtomicFileCheckpointer::new(&checkpoints, "model"),
+            AtomicFileCheckpointer::new(&checkpoints, "optim"),
+            AtomicFileCheckpointer::new(&checkpoints, "scheduler"),
+        )
+        .with_checkpointing_strategy(KeepLastNCheckpoints::new(2))
+        .num_epochs(config.epochs);
+    if done > 0 {
+        training = training.checkpoint(done);
+    }
+    if !std::io::stdout().is_terminal() {
+        training = training.renderer(Box::new(EpochLineRenderer::new()));
+    }
+    let iterations = splits.train.len().div_ceil(config.batch_size);
+    let learner = Learner::new(model, optimizer(config), lr_schedule(config, iterations)?);
+    let started = Instant::now();
+    let result = training.launch(learner);
+    if let Some(error) = result.error {
+        return Err(TrainError::Stopped(error.to_string()));
+    }
+    if let Some(interruption) = result.interrupted {
+        return Err(TrainError::Stopped(format!("{interruption:?}")));
+    }
+    log_duration(started);
+
+    let model = result.model;
+    let history = read_history(run.root(), config.epochs)?;
+    let scores = evaluate(&model.model, &splits.test, config.batch_size, device);
+    let results = results(config, &model, &splits, history, scores, device);
+    let json = serde_json::to_string_pretty(&results).expect("results serialize");
+    write_atomically(&run.results(), &json)?;
+    Ok(results)
+}
+
+fn log_duration(started: Instant) {
+    log::info!("training took {:.1} s", started.elapsed().as_secs_f64());
+}
+
+fn optimizer(config: &TrainJobConfig) -> ModuleOptimizer {
+    let decay =
+        (config.weight_decay > 0.0).then(|| WeightDecayConfig::new(config.weight_decay as f32));
+    match config.optimizer {
+        OptimizerChoice::Sgd => SgdConfig::new()
+            .with_momentum(
+                (config.momentum > 0.0)
+                    // Undamped heavy-ball momentum, as TensorFlow's and PyTorch's SGD.
+                    .then(|| {
+                        MomentumConfig::new()
+                            .with_momentum(config.momentum)
+                            .with_dampening(0.0)
+                    }),
+            )
+            .with_weight_decay(decay)
+            .init(),
+        OptimizerChoice::Adam => AdamConfig::new().with_weight_decay(decay).init(),
+    }
+}
+
+fn lr_schedule(
+    config: &TrainJobConfig,
+    iterations_per_epoch: usize,
+) -> Result<burn::lr_scheduler::module_lr_scheduler::ModuleLrScheduler, TrainError> {
+    let epochs = config.lr_step_epochs.unwrap_or(config.epochs.div_ceil(2));
+    StepLrSchedulerConfig::new(config.lr, epochs * iterations_per_epoch)
+        .with_gamma(config.lr_gamma)
+        .init()
+        .map_err(TrainError::InvalidConfig)
+}
+
+fn results(
+    config: &TrainJobConfig,
+    model: &MheClassifier<ImageClassifier>,
+    splits: &DataSplits,
+    history: Vec<EpochRecord>,
+    scores: TestScores,
+    device: &Device,
+) -> TrainResults {
+    let layers = model.mhe.report(&model.model);
+    let energy = |role| {
+        layers
+            .iter()
+            .filter(|layer| layer.role == role)
+            .map(|layer| layer.energy)
+            .sum()
+    };
+    TrainResults {
+        config: serde_json::to_value(config).expect("configurations serialize"),
+        device: format!("{device:?}"),
+        split_sizes: [splits.train.len(), splits.valid.len(), splits.test.len()],
+        wall_seconds: history.iter().map(|epoch| epoch.seconds).sum(),
+        history,
+        test_accuracy: scores.accuracy,
+        test_loss: scores.loss,
+        per_class_accuracy: scores.per_class,
+        hidden_energy: energy(burn_mhe::LayerRole::Hidden),
+        output_energy: energy(burn_mhe::LayerRole::Output),
+        layers,
+    }
+}

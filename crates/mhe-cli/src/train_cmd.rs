@@ -1,0 +1,223 @@
+//! `mhe train`: one training run with or without MHE, written to a run folder.
+
+use std::fmt::Write;
+use std::path::PathBuf;
+
+use burn_mhe_train::{
+    Architecture, DatasetChoice, ImageClassifierConfig, Imbalance, MheMode, OptimizerChoice,
+    RunFolder, TrainJobConfig, TrainResults,
+};
+use clap::{Args, ValueEnum};
+
+use crate::cli_error::CliError;
+use crate::device::DeviceChoice;
+use crate::energy_cmd::DistanceArg;
+
+/// Options of `mhe train`.
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    /// The images: the shipped MNIST subset, Fashion-MNIST, or any MNIST-format folder.
+    #[arg(long, value_enum, default_value_t = DatasetArg::MnistSubset)]
+    pub dataset: DatasetArg,
+    /// Folder of the dataset's IDX files (raw or .gz); needed for `--dataset idx`.
+    #[arg(long)]
+    pub data_dir: Option<String>,
+    /// The network.
+    #[arg(long, value_enum, default_value_t = ModelArg::Mlp)]
+    pub model: ModelArg,
+    /// Width multiplier: MLP layers have 256 x W units, CNN stages 16, 32, 64 x W channels.
+    #[arg(long, default_value_t = 1.0)]
+    pub width: f64,
+    /// Hidden layers (MLP) or conv layers per stage (CNN).
+    #[arg(long, default_value_t = 2)]
+    pub depth: usize,
+    /// No penalty (energies still reported), MHE, or half-space MHE on hidden layers.
+    #[arg(long, value_enum, default_value_t = MheArg::Mhe)]
+    pub mhe: MheArg,
+    /// Distance on the sphere.
+    #[arg(long, value_enum, default_value_t = DistanceArg::Euclidean)]
+    pub distance: DistanceArg,
+    /// Power s >= 0 of the energy (0: logarithmic).
+    #[arg(long, default_value_t = 2.0, allow_negative_numbers = true)]
+    pub s: f64,
+    /// Weight of the hidden layers' energies.
+    #[arg(long, default_value_t = 1.0, allow_negative_numbers = true)]
+    pub lambda_hidden: f64,
+    /// Weight of the output layer's energy.
+    #[arg(long, default_value_t = 10.0, allow_negative_numbers = true)]
+    pub lambda_output: f64,
+    /// Number of epochs.
+    #[arg(long, default_value_t = 5)]
+    pub epochs: usize,
+    /// Items per batch.
+    #[arg(long, default_value_t = 64)]
+    pub batch_size: usize,
+    /// SGD with momentum 0.9 (the paper's setup) or Adam.
+    #[arg(long, value_enum, default_value_t = OptimizerArg::Sgd)]
+    pub optimizer: OptimizerArg,
+    /// Initial learning rate.
+    #[arg(long, default_value_t = 0.05, allow_negative_numbers = true)]
+    pub lr: f64,
+    /// L2 weight decay.
+    #[arg(long, default_value_t = 5e-4, allow_negative_numbers = true)]
+    pub weight_decay: f64,
+    /// Multiply the learning rate by 0.1 every this many epochs (default: half the epochs).
+    #[arg(long)]
+    pub lr_step_epochs: Option<usize>,
+    /// Keep only a fraction of one class in the training split, e.g. `0:0.02`.
+    #[arg(long)]
+    pub imbalance: Option<Imbalance>,
+    /// Train on at most this many items.
+    #[arg(long)]
+    pub train_limit: Option<usize>,
+    /// Seeds the weights, the validation split and the batch order.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Backend to train on.
+    #[arg(long, value_enum, default_value_t = DeviceChoice::Cpu)]
+    pub device: DeviceChoice,
+    /// The new run folder: config.json, checkpoints, history, burn's logs, results.json.
+    #[arg(long, required_unless_present = "resume", conflicts_with = "resume")]
+    pub out: Option<PathBuf>,
+    /// Continue the interrupted run in this folder with its saved configuration (the other
+    /// options except --device are ignored).
+    #[arg(long)]
+    pub resume: Option<PathBuf>,
+}
+
+/// `--dataset`.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum DatasetArg {
+    /// The 2,500 + 500 MNIST digits in `data/mnist-subset`.
+    MnistSubset,
+    /// Fashion-MNIST (`apt-get install dataset-fashion-mnist`, or --data-dir).
+    FashionMnist,
+    /// The IDX files in --data-dir.
+    Idx,
+}
+
+/// `--model`.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ModelArg {
+    /// Fully connected ReLU layers.
+    Mlp,
+    /// 3x3 conv + batch norm + ReLU stages, global average pooling.
+    Cnn,
+    /// The CNN with a 2-D feature layer before the classifier.
+    Cnn2d,
+}
+
+/// `--mhe`.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum MheArg {
+    /// Baseline: no penalty.
+    None,
+    /// MHE.
+    Mhe,
+    /// Half-space MHE on hidden layers.
+    HalfMhe,
+}
+
+/// `--optimizer`.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum OptimizerArg {
+    /// SGD, momentum 0.9.
+    Sgd,
+    /// Adam.
+    Adam,
+}
+
+impl TrainArgs {
+    /// The job configuration these options describe.
+    pub fn config(&self) -> TrainJobConfig {
+        let architecture = match self.model {
+            ModelArg::Mlp => Architecture::Mlp,
+            ModelArg::Cnn => Architecture::Cnn,
+            ModelArg::Cnn2d => Architecture::Cnn2d,
+        };
+        let dataset = match self.dataset {
+            DatasetArg::MnistSubset => DatasetChoice::MnistSubset,
+            DatasetArg::FashionMnist => DatasetChoice::FashionMnist,
+            DatasetArg::Idx => DatasetChoice::Idx,
+        };
+        let model = ImageClassifierConfig::new(architecture)
+            .with_width(self.width)
+            .with_depth(self.depth);
+        TrainJobConfig::new(dataset, model)
+            .with_data_dir(self.data_dir.clone())
+            .with_mhe(match self.mhe {
+                MheArg::None => MheMode::None,
+                MheArg::Mhe => MheMode::Mhe,
+                MheArg::HalfMhe => MheMode::HalfMhe,
+            })
+            .with_distance(self.distance.into())
+            .with_s(self.s)
+            .with_lambda_hidden(self.lambda_hidden)
+            .with_lambda_output(self.lambda_output)
+            .with_epochs(self.epochs)
+            .with_batch_size(self.batch_size)
+            .with_optimizer(match self.optimizer {
+                OptimizerArg::Sgd => OptimizerChoice::Sgd,
+                OptimizerArg::Adam => OptimizerChoice::Adam,
+            })
+            .with_lr(self.lr)
+            .with_weight_decay(self.weight_decay)
+            .with_lr_step_epochs(self.lr_step_epochs)
+            .with_imbalance(self.imbalance)
+            .with_train_limit(self.train_limit)
+            .with_seed(self.seed)
+    }
+}
+
+/// Runs `mhe train` and returns the summary to print.
+pub fn run(args: &TrainArgs) -> Result<String, CliError> {
+    let device = args.device.device().map_err(CliError::Usage)?;
+    let (results, run) = match (&args.resume, &args.out) {
+        (Some(folder), _) => {
+            let run = RunFolder::new(folder);
+            (burn_mhe_train::resume(&run, &device)?, run)
+        }
+        (None, Some(folder)) => {
+            let run = RunFolder::new(folder);
+            (burn_mhe_train::train(&args.config(), &run, &device)?, run)
+        }
+        (None, None) => return Err(CliError::Usage("--out or --resume is needed".into())),
+    };
+    Ok(summary(&results, &run))
+}
+
+/// The per-epoch table and the final scores.
+pub fn summary(results: &TrainResults, run: &RunFolder) -> String {
+    let mut text = format!(
+        "{:>5} {:>10} {:>10} {:>10} {:>10} {:>14} {:>14}\n",
+        "epoch",
+        "train loss",
+        "train acc",
+        "valid loss",
+        "valid acc",
+        "hidden energy",
+        "output energy"
+    );
+    for e in &results.history {
+        let _ = writeln!(
+            text,
+            "{:>5} {:>10.4} {:>10.4} {:>10.4} {:>10.4} {:>14.6} {:>14.6}",
+            e.epoch,
+            e.train_loss,
+            e.train_accuracy,
+            e.valid_loss,
+            e.valid_accuracy,
+            e.hidden_energy,
+            e.output_energy
+        );
+    }
+    let _ = write!(
+        text,
+        "test accuracy {:.4}, test loss {:.4}, {:.1} s of training; results in {}",
+        results.test_accuracy,
+        results.test_loss,
+        results.wall_seconds,
+        run.results().display()
+    );
+    text
+}
