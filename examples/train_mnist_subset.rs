@@ -1,172 +1,76 @@
-//! Trains the same small MLP on the shipped MNIST subset twice, without and with MHE, in a
-//! hand-written burn training loop, and prints test accuracy and final energies side by side.
+//! The main job: the same CNN trained on the shipped MNIST subset (offline) as a baseline, with
+//! MHE and with half-space MHE, through burn's Learner, then a side-by-side table.
 //!
 //! ```sh
 //! cargo run -p mhe-cli --all-features --example train_mnist_subset -- [epochs] [cpu|ndarray|wgpu]
 //! ```
 //!
-//! Adding MHE to a model takes two lines: an `MheRegularizer` field, and
-//! `loss + self.mhe.penalty(self)` in the training step.
+//! Each run writes checkpoints, burn's logs, a per-epoch history and `results.json` to
+//! `runs/main-job/<run>/` (replaced on every invocation). `mhe train` runs one of them with
+//! any option.
 
-use std::path::Path;
-
-use burn::data::dataset::Dataset;
 #[path = "common/device.rs"]
 mod device;
 
-use burn::module::Module;
-use burn::nn::loss::CrossEntropyLossConfig;
-use burn::nn::{Linear, LinearConfig};
-use burn::optim::{AdamConfig, GradientsParams};
-use burn::tensor::activation::relu;
-use burn::tensor::{Device, Int, Tensor, TensorData};
-use burn_mhe::{EnergyConfig, MheRegularizer, MheRegularizerConfig};
-use burn_mhe_train::{IdxDataset, ImageItem};
-
-#[derive(Module, Debug)]
-struct Mlp {
-    layers: Vec<Linear>,
-    classifier: Linear,
-    mhe: MheRegularizer,
-}
-
-impl Mlp {
-    fn new(mhe: MheRegularizer, device: &Device) -> Self {
-        Self {
-            layers: vec![
-                LinearConfig::new(784, 128).init(device),
-                LinearConfig::new(128, 128).init(device),
-            ],
-            classifier: LinearConfig::new(128, 10).init(device),
-            mhe,
-        }
-    }
-
-    fn forward(&self, images: Tensor<2>) -> Tensor<2> {
-        let hidden = self
-            .layers
-            .iter()
-            .fold(images, |x, layer| relu(layer.forward(x)));
-        self.classifier.forward(hidden)
-    }
-}
-
-/// Images `[B, 784]` and labels `[B]` of the items at `indices`.
-fn batch(data: &IdxDataset, indices: &[usize], device: &Device) -> (Tensor<2>, Tensor<1, Int>) {
-    let items: Vec<ImageItem> = indices
-        .iter()
-        .map(|&i| data.get(i).expect("in range"))
-        .collect();
-    let pixels: Vec<f32> = items
-        .iter()
-        .flat_map(|item| item.pixels.iter().copied())
-        .collect();
-    let labels: Vec<i64> = items.iter().map(|item| item.label as i64).collect();
-    let images = Tensor::from_data(TensorData::new(pixels, [items.len(), 784]), device);
-    (images, Tensor::from_data(labels.as_slice(), device))
-}
-
-/// A permutation of `0..len` from a seeded linear congruential generator (Fisher-Yates).
-fn shuffled(len: usize, seed: u64) -> Vec<usize> {
-    let mut state = seed.wrapping_mul(6364136223846793005).wrapping_add(1);
-    let mut order: Vec<usize> = (0..len).collect();
-    for i in (1..len).rev() {
-        state = state
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        order.swap(i, (state >> 33) as usize % (i + 1));
-    }
-    order
-}
-
-fn accuracy(model: &Mlp, data: &IdxDataset, device: &Device) -> f64 {
-    let indices: Vec<usize> = (0..data.len()).collect();
-    let (images, labels) = batch(data, &indices, device);
-    let predictions = model.forward(images).argmax(1).reshape([data.len()]);
-    let correct = predictions.equal(labels).int().sum().into_scalar::<i64>();
-    correct as f64 / data.len() as f64
-}
-
-struct Outcome {
-    test_accuracy: f64,
-    hidden_energy: f64,
-    output_energy: f64,
-}
-
-fn train(
-    name: &str,
-    mhe: MheRegularizer,
-    use_mhe: bool,
-    epochs: usize,
-    device: &Device,
-) -> Outcome {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/mnist-subset");
-    let load = |images: &str, labels: &str| {
-        IdxDataset::load(&root.join(images), &root.join(labels), 10)
-            .expect("the shipped subset loads")
-    };
-    let train_set = load("train-images-idx3-ubyte", "train-labels-idx1-ubyte");
-    let test_set = load("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte");
-
-    device.seed(42);
-    let mut model = Mlp::new(mhe, device);
-    let mut optimizer = AdamConfig::new().init();
-    let loss_fn = CrossEntropyLossConfig::new().init(device);
-    for epoch in 0..epochs {
-        let order = shuffled(train_set.len(), epoch as u64);
-        let mut losses = Vec::new();
-        for indices in order.chunks(64) {
-            let (images, labels) = batch(&train_set, indices, device);
-            let mut loss = loss_fn.forward(model.forward(images), labels);
-            if use_mhe {
-                loss = loss + model.mhe.penalty(&model);
-            }
-            losses.push(loss.clone().into_scalar::<f64>());
-            let grads = GradientsParams::from_grads(loss.backward(), &model);
-            model = optimizer.step(1e-3, model, grads);
-        }
-        let mean = losses.iter().sum::<f64>() / losses.len() as f64;
-        println!(
-            "{name:>8} epoch {}: training objective {mean:.4}",
-            epoch + 1
-        );
-    }
-    let parts = model.mhe.penalty_parts(&model.valid());
-    Outcome {
-        test_accuracy: accuracy(
-            &model.valid(),
-            &test_set,
-            &device.clone().without_autodiff(),
-        ),
-        hidden_energy: parts.hidden.into_scalar::<f64>(),
-        output_energy: parts.output.into_scalar::<f64>(),
-    }
-}
+use burn_mhe_train::{
+    Architecture, DatasetChoice, ImageClassifierConfig, MheMode, RunFolder, TrainJobConfig,
+    TrainResults, train,
+};
 
 fn main() {
     let mut args = std::env::args().skip(1);
     let epochs: usize = args
         .next()
-        .map_or(3, |s| s.parse().expect("epochs: a count"));
+        .map_or(4, |s| s.parse().expect("epochs: a count"));
     let device = device::autodiff_device(args.next().as_deref());
-    // The released code's setup: Euclidean s = 2, hidden layers x1, classifier x10. Its
-    // energies are reported for both runs, so the baseline shows what MHE changes.
-    let mhe = || {
-        MheRegularizerConfig::official(EnergyConfig::new())
-            .init()
-            .expect("the official configuration is valid")
-    };
-    let baseline = train("baseline", mhe(), false, epochs, &device);
-    let with_mhe = train("mhe", mhe(), true, epochs, &device);
+    let root = std::path::Path::new("runs/main-job");
+
+    let mut rows: Vec<(&str, TrainResults)> = Vec::new();
+    for (name, mhe) in [
+        ("baseline", MheMode::None),
+        ("mhe", MheMode::Mhe),
+        ("half-mhe", MheMode::HalfMhe),
+    ] {
+        // The released code's setup: Euclidean s = 2, hidden layers x1, classifier x10,
+        // SGD with momentum 0.9, weight decay 5e-4, learning rate x0.1 halfway.
+        let config = TrainJobConfig::new(
+            DatasetChoice::MnistSubset,
+            ImageClassifierConfig::new(Architecture::Cnn),
+        )
+        .with_mhe(mhe)
+        .with_epochs(epochs);
+        let run = RunFolder::new(root.join(name));
+        std::fs::remove_dir_all(run.root()).ok();
+        println!("== {name}: {}", run.root().display());
+        let results = train(&config, &run, &device).unwrap_or_else(|e| panic!("{name}: {e}"));
+        rows.push((name, results));
+    }
+
     println!();
     println!(
-        "{:<10} {:>14} {:>15} {:>15}",
-        "run", "test accuracy", "hidden energy", "output energy"
+        "{:<10} {:>9} {:>9} {:>14} {:>14} {:>16} {:>8}",
+        "run",
+        "test acc",
+        "test loss",
+        "hidden energy",
+        "output energy",
+        "min output angle",
+        "seconds"
     );
-    for (name, outcome) in [("baseline", baseline), ("mhe", with_mhe)] {
+    for (name, r) in &rows {
+        let output_angle = r.layers.last().and_then(|l| l.min_angle_deg);
         println!(
-            "{name:<10} {:>14.4} {:>15.5} {:>15.5}",
-            outcome.test_accuracy, outcome.hidden_energy, outcome.output_energy
+            "{name:<10} {:>9.4} {:>9.4} {:>14.5} {:>14.5} {:>16.2} {:>8.1}",
+            r.test_accuracy,
+            r.test_loss,
+            r.hidden_energy,
+            r.output_energy,
+            output_angle.unwrap_or(f64::NAN),
+            r.wall_seconds
         );
     }
+    println!(
+        "\nEnergies are unweighted (Euclidean s = 2) and measured for every run; the test split \
+         has 500 digits, so one digit is 0.2 points of accuracy."
+    );
 }

@@ -1,0 +1,126 @@
+//! MHE for your own model in burn's Learner: implement `Classifier`, wrap the model in
+//! `MheClassifier`, register `EnergyMetric`s, and train with `SupervisedTraining` as usual.
+//!
+//! ```sh
+//! cargo run -p mhe-cli --all-features --example learner -- [epochs] [cpu|ndarray|wgpu]
+//! ```
+//!
+//! On a terminal burn's TUI shows loss, accuracy and both energies; elsewhere the
+//! `EpochLineRenderer` prints them once per epoch.
+
+#[path = "common/device.rs"]
+mod device;
+
+use std::io::IsTerminal;
+
+use burn::data::dataloader::DataLoaderBuilder;
+use burn::module::Module;
+use burn::nn::conv::{Conv2d, Conv2dConfig};
+use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
+use burn::nn::{Linear, LinearConfig, PaddingConfig2d};
+use burn::optim::AdamConfig;
+use burn::tensor::activation::relu;
+use burn::tensor::{Device, Tensor};
+use burn::train::metric::{AccuracyMetric, LossMetric};
+use burn::train::{Learner, SupervisedTraining};
+use burn_mhe::{EnergyConfig, MheRegularizerConfig};
+use burn_mhe_train::{
+    Classifier, DataSplits, EnergyMetric, EpochLineRenderer, ImageBatcher, MNIST_SUBSET_DIR,
+    MheClassifier, SplitPlan,
+};
+
+/// A user's model: nothing about MHE in it.
+#[derive(Module, Debug)]
+struct SmallCnn {
+    conv1: Conv2d,
+    conv2: Conv2d,
+    pool: MaxPool2d,
+    classifier: Linear,
+}
+
+impl SmallCnn {
+    fn new(device: &Device) -> Self {
+        let conv = |i, o| {
+            Conv2dConfig::new([i, o], [3, 3])
+                .with_padding(PaddingConfig2d::Same)
+                .init(device)
+        };
+        Self {
+            conv1: conv(1, 16),
+            conv2: conv(16, 32),
+            pool: MaxPool2dConfig::new([2, 2]).with_strides([2, 2]).init(),
+            classifier: LinearConfig::new(32 * 7 * 7, 10).init(device),
+        }
+    }
+}
+
+/// The one thing `MheClassifier` needs: logits from a batch of inputs.
+impl Classifier for SmallCnn {
+    type Input = Tensor<4>;
+
+    fn logits(&self, images: Tensor<4>) -> Tensor<2> {
+        let x = self.pool.forward(relu(self.conv1.forward(images)));
+        let x = self.pool.forward(relu(self.conv2.forward(x)));
+        let [batch, channels, rows, cols] = x.dims();
+        self.classifier
+            .forward(x.reshape([batch, channels * rows * cols]))
+    }
+}
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let epochs: usize = args
+        .next()
+        .map_or(2, |s| s.parse().expect("epochs: a count"));
+    let device = device::autodiff_device(args.next().as_deref());
+
+    let plan = SplitPlan {
+        valid_fraction: 0.1,
+        train_limit: None,
+        imbalance: None,
+        seed: 1,
+    };
+    let splits = DataSplits::load(std::path::Path::new(MNIST_SUBSET_DIR), &plan)
+        .expect("the shipped subset loads");
+    let batcher = ImageBatcher { shape: [28, 28] };
+    let train = DataLoaderBuilder::new(batcher)
+        .batch_size(64)
+        .shuffle(1)
+        .build(splits.train);
+    let valid = DataLoaderBuilder::new(batcher)
+        .batch_size(64)
+        .build(splits.valid);
+
+    // MHE: hidden convs x1, the classifier (the last Linear) x10, Euclidean s = 2.
+    let mhe = MheRegularizerConfig::official(EnergyConfig::new())
+        .init()
+        .expect("a valid configuration");
+    let model = MheClassifier::new(SmallCnn::new(&device), mhe);
+
+    let run = std::env::temp_dir().join("burn-mhe-learner-example");
+    std::fs::remove_dir_all(&run).ok();
+    let mut training = SupervisedTraining::new(&run, train, valid)
+        .metrics((AccuracyMetric::new(), LossMetric::new()))
+        .metrics((EnergyMetric::hidden(), EnergyMetric::output()))
+        .with_default_checkpointers()
+        .num_epochs(epochs);
+    if !std::io::stdout().is_terminal() {
+        training = training.renderer(Box::new(EpochLineRenderer::new()));
+    }
+    let learner = Learner::new(model, AdamConfig::new().init(), 1e-3);
+    let result = training.launch(learner);
+
+    let trained = result.model;
+    for layer in trained.mhe.report(&trained.model) {
+        println!(
+            "{:<20} {:?} N = {:>2}, d = {:>3}: energy {:.5}, min angle {:.1} deg",
+            layer.path,
+            layer.role,
+            layer.neurons,
+            layer.dim,
+            layer.energy,
+            layer.min_angle_deg.unwrap_or(f64::NAN)
+        );
+    }
+    println!("checkpoints and logs in {}", run.display());
+}
