@@ -127,11 +127,7 @@ fn train(
 }
 
 fn main() {
-    let mut args = std::env::args().skip(1);
-    let epochs: usize = args
-        .next()
-        .map_or(3, |s| s.parse().expect("epochs: a count"));
-    let device = device::autodiff_device(args.next().as_deref());
+    let (epochs, device) = device::count_and_device("epochs", 3);
     // The released code's setup: Euclidean s = 2, hidden layers x1, classifier x10. Its
     // energies are reported for both runs, so the baseline shows what MHE changes.
     let mhe = || {

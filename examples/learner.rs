@@ -68,11 +68,7 @@ impl Classifier for SmallCnn {
 }
 
 fn main() {
-    let mut args = std::env::args().skip(1);
-    let epochs: usize = args
-        .next()
-        .map_or(2, |s| s.parse().expect("epochs: a count"));
-    let device = device::autodiff_device(args.next().as_deref());
+    let (epochs, device) = device::count_and_device("epochs", 2);
 
     let plan = SplitPlan {
         valid_fraction: 0.1,

@@ -42,11 +42,7 @@ fn print_report(title: &str, report: &[LayerReport]) {
 }
 
 fn main() {
-    let mut args = std::env::args().skip(1);
-    let steps: usize = args
-        .next()
-        .map_or(200, |s| s.parse().expect("steps: a count"));
-    let device = device::autodiff_device(args.next().as_deref());
+    let (steps, device) = device::count_and_device("steps", 200);
     device.seed(7);
 
     let mhe = MheRegularizerConfig::official(EnergyConfig::new().with_half_space(true))

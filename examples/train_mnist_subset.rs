@@ -18,11 +18,7 @@ use burn_mhe_train::{
 };
 
 fn main() {
-    let mut args = std::env::args().skip(1);
-    let epochs: usize = args
-        .next()
-        .map_or(4, |s| s.parse().expect("epochs: a count"));
-    let device = device::autodiff_device(args.next().as_deref());
+    let (epochs, device) = device::count_and_device("epochs", 4);
     let root = std::path::Path::new("runs/main-job");
 
     let mut rows: Vec<(&str, TrainResults)> = Vec::new();
@@ -42,7 +38,9 @@ fn main() {
         let run = RunFolder::new(root.join(name));
         std::fs::remove_dir_all(run.root()).ok();
         println!("== {name}: {}", run.root().display());
-        let results = train(&config, &run, &device).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let results = train(&config, &run, &device)
+            .unwrap_or_else(|e| panic!("{name}: {e}"))
+            .results;
         rows.push((name, results));
     }
 

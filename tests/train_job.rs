@@ -51,7 +51,9 @@ fn curves(results: &TrainResults) -> Vec<[f64; 6]> {
 #[test]
 fn training_with_mhe_lowers_the_loss_and_reports_finite_energies() {
     let run = folder("mhe");
-    let results = train(&tiny(MheMode::Mhe, 2), &run, &flex()).unwrap();
+    let results = train(&tiny(MheMode::Mhe, 2), &run, &flex())
+        .unwrap()
+        .results;
 
     let epochs: Vec<usize> = results.history.iter().map(|e| e.epoch).collect();
     assert_eq!(epochs, [1, 2]);
@@ -85,8 +87,12 @@ fn training_with_mhe_lowers_the_loss_and_reports_finite_energies() {
 
 #[test]
 fn the_same_seed_gives_the_same_run() {
-    let a = train(&tiny(MheMode::Mhe, 1), &folder("same-a"), &flex()).unwrap();
-    let b = train(&tiny(MheMode::Mhe, 1), &folder("same-b"), &flex()).unwrap();
+    let a = train(&tiny(MheMode::Mhe, 1), &folder("same-a"), &flex())
+        .unwrap()
+        .results;
+    let b = train(&tiny(MheMode::Mhe, 1), &folder("same-b"), &flex())
+        .unwrap()
+        .results;
     assert_eq!(curves(&a), curves(&b));
     assert_eq!(a.test_accuracy, b.test_accuracy);
     assert_eq!(a.per_class_accuracy, b.per_class_accuracy);
@@ -95,14 +101,19 @@ fn the_same_seed_gives_the_same_run() {
         &folder("same-c"),
         &flex(),
     )
-    .unwrap();
+    .unwrap()
+    .results;
     assert_ne!(curves(&a), curves(&c));
 }
 
 #[test]
 fn mhe_spreads_the_classifier_neurons_more_than_the_baseline() {
-    let baseline = train(&tiny(MheMode::None, 2), &folder("base"), &flex()).unwrap();
-    let mhe = train(&tiny(MheMode::Mhe, 2), &folder("spread"), &flex()).unwrap();
+    let baseline = train(&tiny(MheMode::None, 2), &folder("base"), &flex())
+        .unwrap()
+        .results;
+    let mhe = train(&tiny(MheMode::Mhe, 2), &folder("spread"), &flex())
+        .unwrap()
+        .results;
     assert!(
         mhe.output_energy < baseline.output_energy,
         "MHE {} vs baseline {}",
@@ -116,7 +127,9 @@ fn mhe_spreads_the_classifier_neurons_more_than_the_baseline() {
 #[test]
 fn resume_drops_an_epoch_without_checkpoint_and_trains_it_again() {
     let run = folder("resume");
-    let full = train(&tiny(MheMode::Mhe, 3), &run, &flex()).unwrap();
+    let full = train(&tiny(MheMode::Mhe, 3), &run, &flex())
+        .unwrap()
+        .results;
     // A run killed after epoch 3's history was written but before its checkpoint was saved,
     // and before results.json.
     for name in ["model", "optim", "scheduler"] {
@@ -126,7 +139,7 @@ fn resume_drops_an_epoch_without_checkpoint_and_trains_it_again() {
     assert!(epoch_file(run.root(), 3).is_file());
     assert_eq!(run.last_complete_epoch(3), 2);
 
-    let resumed = resume(&run, &flex()).unwrap();
+    let resumed = resume(&run, &flex()).unwrap().results;
     let epochs: Vec<usize> = resumed.history.iter().map(|e| e.epoch).collect();
     assert_eq!(epochs, [1, 2, 3]);
     assert_eq!(curves(&resumed)[..2], curves(&full)[..2]);
@@ -135,7 +148,7 @@ fn resume_drops_an_epoch_without_checkpoint_and_trains_it_again() {
     assert_eq!(run.read_results().unwrap().history.len(), 3);
 
     // A finished run resumes to the same results without training.
-    let again = resume(&run, &flex()).unwrap();
+    let again = resume(&run, &flex()).unwrap().results;
     assert_eq!(curves(&again), curves(&resumed));
     assert_eq!(again.test_accuracy, resumed.test_accuracy);
 }

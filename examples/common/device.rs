@@ -15,3 +15,14 @@ pub fn autodiff_device(name: Option<&str>) -> Device {
     }
     .autodiff()
 }
+
+/// The example's two optional arguments: a count (`what` names it in the error) defaulting to
+/// `default`, then the device name.
+pub fn count_and_device(what: &str, default: usize) -> (usize, Device) {
+    let mut args = std::env::args().skip(1);
+    let count = args.next().map_or(default, |s| {
+        s.parse()
+            .unwrap_or_else(|_| panic!("{what}: a count, got {s}"))
+    });
+    (count, autodiff_device(args.next().as_deref()))
+}

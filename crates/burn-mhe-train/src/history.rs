@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use burn::train::Interrupter;
 use burn::train::logger::MetricLogger;
 use burn::train::metric::store::{EpochSummary, MetricsUpdate, Split};
 use burn::train::metric::{MetricDefinition, MetricId, NumericEntry};
@@ -34,6 +35,21 @@ pub struct EpochRecord {
     pub output_energy: f64,
     /// Wall time of the epoch, training and validation.
     pub seconds: f64,
+}
+
+impl EpochRecord {
+    /// What is not finite in this record, if anything.
+    pub fn divergence(&self) -> Option<String> {
+        [
+            ("training loss", self.train_loss),
+            ("validation loss", self.valid_loss),
+            ("hidden energy", self.hidden_energy),
+            ("output energy", self.output_energy),
+        ]
+        .iter()
+        .find(|(_, value)| !value.is_finite())
+        .map(|(name, value)| format!("the {name} is {value}"))
+    }
 }
 
 /// The file of epoch `epoch`'s record in a run folder.
@@ -99,6 +115,7 @@ pub struct HistoryLogger {
     train: HashMap<String, f64>,
     valid: HashMap<String, f64>,
     epoch_start: Instant,
+    interrupter: Option<Interrupter>,
 }
 
 impl HistoryLogger {
@@ -110,7 +127,15 @@ impl HistoryLogger {
             train: HashMap::new(),
             valid: HashMap::new(),
             epoch_start: Instant::now(),
+            interrupter: None,
         }
+    }
+
+    /// Stops training through `interrupter` at the end of an epoch whose loss or energies are
+    /// not finite (that epoch is then not recorded, so a resumed run retries it).
+    pub fn stop_on_divergence(mut self, interrupter: Interrupter) -> Self {
+        self.interrupter = Some(interrupter);
+        self
     }
 
     fn record(&self, epoch: usize) -> EpochRecord {
@@ -163,6 +188,16 @@ impl MetricLogger for HistoryLogger {
             return;
         }
         let record = self.record(summary.epoch_number);
+        if let Some(problem) = record.divergence() {
+            if let Some(interrupter) = &self.interrupter {
+                interrupter.stop(Some(&format!(
+                    "diverged at epoch {}: {problem}; lower --lr or the lambdas, or set \
+                     --grad-clip",
+                    record.epoch
+                )));
+            }
+            return;
+        }
         let path = epoch_file(&self.run, summary.epoch_number);
         let written = serde_json::to_string_pretty(&record)
             .map_err(|e| e.to_string())

@@ -8,6 +8,7 @@ use std::time::Instant;
 use burn::config::Config;
 use burn::data::dataloader::DataLoaderBuilder;
 use burn::data::dataset::Dataset;
+use burn::grad_clipping::GradientClippingConfig;
 use burn::lr_scheduler::step::StepLrSchedulerConfig;
 use burn::optim::decay::WeightDecayConfig;
 use burn::optim::momentum::MomentumConfig;
@@ -16,7 +17,7 @@ use burn::tensor::Device;
 use burn::train::checkpoint::KeepLastNCheckpoints;
 use burn::train::logger::FileMetricLogger;
 use burn::train::metric::{AccuracyMetric, LossMetric};
-use burn::train::{Learner, SupervisedTraining};
+use burn::train::{Interrupter, Learner, SupervisedTraining};
 use burn_mhe::{Distance, EnergyConfig, LayerReport, MheRegularizer, MheRegularizerConfig};
 use serde::{Deserialize, Serialize};
 
@@ -112,6 +113,9 @@ pub struct TrainJobConfig {
     /// Train on at most this many items.
     #[config(default = "None")]
     pub train_limit: Option<usize>,
+    /// Clip each parameter's gradient to this L2 norm.
+    #[config(default = "None")]
+    pub grad_clip: Option<f64>,
     /// Share of the training files held out for validation.
     #[config(default = 0.1)]
     pub valid_fraction: f64,
@@ -158,6 +162,11 @@ impl TrainJobConfig {
                 return bad(format!("{name} must be at least 1"));
             }
         }
+        if let Some(clip) = self.grad_clip
+            && !(clip.is_finite() && clip > 0.0)
+        {
+            return bad(format!("grad-clip must be positive, got {clip}"));
+        }
         if let Some(imbalance) = &self.imbalance {
             imbalance.check().map_err(TrainError::InvalidConfig)?;
         }
@@ -182,7 +191,8 @@ impl TrainJobConfig {
         Ok(config.init()?)
     }
 
-    fn split_plan(&self) -> SplitPlan {
+    /// How this job splits its data.
+    pub fn split_plan(&self) -> SplitPlan {
         SplitPlan {
             valid_fraction: self.valid_fraction,
             train_limit: self.train_limit,
@@ -271,6 +281,15 @@ impl RunFolder {
     }
 }
 
+/// A finished run: what `results.json` holds and the trained model (in inference mode).
+#[derive(Debug)]
+pub struct TrainedRun {
+    /// The results written to `results.json`.
+    pub results: TrainResults,
+    /// The model after the last epoch, without autodiff.
+    pub model: MheClassifier<ImageClassifier>,
+}
+
 /// Trains `config` from scratch on `device` into the new run folder `run`.
 ///
 /// Fails before training if the configuration is bad, the data is missing, or `run` already
@@ -279,7 +298,7 @@ pub fn train(
     config: &TrainJobConfig,
     run: &RunFolder,
     device: &Device,
-) -> Result<TrainResults, TrainError> {
+) -> Result<TrainedRun, TrainError> {
     config.check()?;
     if run.config().exists() {
         return Err(TrainError::InvalidConfig(format!(
@@ -297,7 +316,7 @@ pub fn train(
 /// Continues the run in `run` from its last complete epoch (checkpoint and history both
 /// written); later partial epochs are dropped and trained again, so the history holds every
 /// epoch exactly once. A finished run is only evaluated again.
-pub fn resume(run: &RunFolder, device: &Device) -> Result<TrainResults, TrainError> {
+pub fn resume(run: &RunFolder, device: &Device) -> Result<TrainedRun, TrainError> {
     let path = run.config();
     if !path.is_file() {
         return Err(TrainError::InvalidConfig(format!(
@@ -344,7 +363,7 @@ fn fit(
     run: &RunFolder,
     done: usize,
     device: &Device,
-) -> Result<TrainResults, TrainError> {
+) -> Result<TrainedRun, TrainError> {
     device.seed(config.seed);
     let model = config.model.init(&device.clone().autodiff());
     let mhe = config.regularizer()?;
@@ -365,18 +384,20 @@ fn fit(
         .build(splits.valid.clone());
 
     let checkpoints = run.checkpoints();
+    let interrupter = Interrupter::new();
     let mut training = SupervisedTraining::new(run.root(), train_loader, valid_loader)
         .metrics((AccuracyMetric::new(), LossMetric::new()))
         .metrics((EnergyMetric::hidden(), EnergyMetric::output()))
         .with_metric_logger(FileMetricLogger::new(run.root()))
-        .with_metric_logger(HistoryLogger::new(run.root()))
+        .with_metric_logger(HistoryLogger::new(run.root()).stop_on_divergence(interrupter.clone()))
         .with_custom_checkpointers(
             AtomicFileCheckpointer::new(&checkpoints, "model"),
             AtomicFileCheckpointer::new(&checkpoints, "optim"),
             AtomicFileCheckpointer::new(&checkpoints, "scheduler"),
         )
         .with_checkpointing_strategy(KeepLastNCheckpoints::new(2))
-        .num_epochs(config.epochs);
+        .num_epochs(config.epochs)
+        .with_interrupter(interrupter.clone());
     if done > 0 {
         training = training.checkpoint(done);
     }
@@ -391,7 +412,8 @@ fn fit(
         return Err(TrainError::Stopped(error.to_string()));
     }
     if let Some(interruption) = result.interrupted {
-        return Err(TrainError::Stopped(format!("{interruption:?}")));
+        let reason = interruption.reason.unwrap_or_else(|| "interrupted".into());
+        return Err(TrainError::Stopped(reason));
     }
     log_duration(started);
 
@@ -401,7 +423,7 @@ fn fit(
     let results = results(config, &model, &splits, history, scores, device);
     let json = serde_json::to_string_pretty(&results).expect("results serialize");
     write_atomically(&run.results(), &json)?;
-    Ok(results)
+    Ok(TrainedRun { results, model })
 }
 
 fn log_duration(started: Instant) {
@@ -409,6 +431,9 @@ fn log_duration(started: Instant) {
 }
 
 fn optimizer(config: &TrainJobConfig) -> ModuleOptimizer {
+    let clip = config
+        .grad_clip
+        .map(|norm| GradientClippingConfig::Norm(norm as f32));
     let decay =
         (config.weight_decay > 0.0).then(|| WeightDecayConfig::new(config.weight_decay as f32));
     match config.optimizer {
@@ -423,8 +448,12 @@ fn optimizer(config: &TrainJobConfig) -> ModuleOptimizer {
                     }),
             )
             .with_weight_decay(decay)
+            .with_gradient_clipping(clip)
             .init(),
-        OptimizerChoice::Adam => AdamConfig::new().with_weight_decay(decay).init(),
+        OptimizerChoice::Adam => AdamConfig::new()
+            .with_weight_decay(decay)
+            .with_grad_clipping(clip)
+            .init(),
     }
 }
 

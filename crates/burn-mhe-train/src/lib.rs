@@ -11,6 +11,7 @@
 //! - [`ImageClassifierConfig`]: MLP, paper-style CNN, and a CNN with 2-D features.
 //! - [`train`], [`resume`]: the job behind `mhe train`, writing checkpoints, a per-epoch history
 //!   and `results.json` to a run folder.
+//! - [`experiment`]: the paper's experiments as sweeps of runs with summaries and figures.
 
 mod batcher;
 mod checkpoint;
@@ -18,6 +19,7 @@ mod classifier;
 mod data;
 mod error;
 mod evaluate;
+pub mod experiment;
 mod history;
 mod idx;
 mod job;

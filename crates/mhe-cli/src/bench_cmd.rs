@@ -8,6 +8,7 @@ use clap::Args;
 
 use crate::cli_error::CliError;
 use crate::device::DeviceChoice;
+use crate::step_bench::measure_step;
 
 /// The sizes the issue tracker asked for: common conv layers, wide layers and a large classifier.
 const DEFAULT_SIZES: &str = "64x27,64x576,256x2304,1024x4608,4096x4096,65536x256";
@@ -27,6 +28,9 @@ pub struct BenchArgs {
     /// Print one JSON object per line instead of a table.
     #[arg(long)]
     pub json: bool,
+    /// Instead: the regularizer's share of a training step of a 10-layer CNN (batch 64).
+    #[arg(long)]
+    pub training_step: bool,
 }
 
 /// One measured size.
@@ -63,7 +67,7 @@ fn parse_sizes(sizes: &str) -> Result<Vec<(usize, usize)>, CliError> {
 }
 
 /// Median wall time in milliseconds of `run`, which must wait for the device itself.
-fn median_ms(repeats: usize, mut run: impl FnMut()) -> f64 {
+fn median_ms(repeats: usize, run: &mut dyn FnMut()) -> f64 {
     run();
     let mut times: Vec<f64> = (0..repeats)
         .map(|_| {
@@ -105,7 +109,7 @@ fn measure(device: &Device, n: usize, d: usize, repeats: usize) -> Row {
     // A product too large for memory (65536 x 65536 floats is 16 GiB) is timed in the same row
     // blocks as the energy: the same flops, bounded memory.
     let block = energy.block_rows(1, n);
-    let matmul_ms = median_ms(repeats, || {
+    let matmul_ms = median_ms(repeats, &mut || {
         for start in (0..n).step_by(block) {
             let rows = neurons.clone().slice([start..(start + block).min(n), 0..d]);
             let product = rows.matmul(other.clone());
@@ -115,7 +119,7 @@ fn measure(device: &Device, n: usize, d: usize, repeats: usize) -> Row {
     // Linux lets a process reset its peak resident set: write 5 to clear_refs.
     let _ = std::fs::write("/proc/self/clear_refs", "5");
     let before = memory_mib(device, "VmRSS:");
-    let energy_grad_ms = median_ms(repeats, || {
+    let energy_grad_ms = median_ms(repeats, &mut || {
         let (value, grad) = energy.value_and_grad(neurons.clone());
         (value + grad.slice([0..1, 0..1]).reshape([1])).into_scalar::<f32>();
     });
@@ -142,6 +146,22 @@ pub fn run(args: &BenchArgs) -> Result<String, CliError> {
         return Err(CliError::Usage("--repeats must be at least 1".into()));
     }
     let device = args.device.device().map_err(CliError::Usage)?;
+    if args.training_step {
+        let row = measure_step(&device, 64, |run| median_ms(args.repeats, run));
+        return Ok(if args.json {
+            serde_json::to_string(&row).expect("a row serializes")
+        } else {
+            format!(
+                "{}-layer CNN, batch {}: step {:.1} ms without MHE, {:.1} ms with MHE: the \
+                 regularizer is {:.1}% of the step",
+                row.layers,
+                row.batch,
+                row.step_ms,
+                row.step_mhe_ms,
+                100.0 * row.regularizer_share
+            )
+        });
+    }
     if !args.json {
         println!(
             "{:>6} {:>5} {:>8} {:>15} {:>10} {:>6} {:>9}",

@@ -5,8 +5,10 @@ mod cli_error;
 mod cross_check_cmd;
 mod device;
 mod energy_cmd;
+mod experiment_cmd;
 mod npy;
 mod sphere_cmd;
+mod step_bench;
 mod train_cmd;
 
 use std::process::ExitCode;
@@ -34,6 +36,8 @@ enum Command {
     CrossCheck(cross_check_cmd::CrossCheckArgs),
     /// Train an image classifier with or without MHE (burn's Learner; checkpoints, resume).
     Train(Box<train_cmd::TrainArgs>),
+    /// Reproduce the paper's experiments: sweeps of training runs, summary and figures.
+    Experiment(experiment_cmd::ExperimentArgs),
 }
 
 fn main() -> ExitCode {
@@ -44,6 +48,7 @@ fn main() -> ExitCode {
         Command::Bench(args) => bench_cmd::run(args),
         Command::CrossCheck(args) => cross_check_cmd::run(args),
         Command::Train(args) => train_cmd::run(args),
+        Command::Experiment(args) => experiment_cmd::run(args),
     };
     match result {
         Ok(output) => {

@@ -64,6 +64,9 @@ pub struct TrainArgs {
     /// Multiply the learning rate by 0.1 every this many epochs (default: half the epochs).
     #[arg(long)]
     pub lr_step_epochs: Option<usize>,
+    /// Clip each parameter's gradient to this L2 norm.
+    #[arg(long, allow_negative_numbers = true)]
+    pub grad_clip: Option<f64>,
     /// Keep only a fraction of one class in the training split, e.g. `0:0.02`.
     #[arg(long)]
     pub imbalance: Option<Imbalance>,
@@ -94,6 +97,16 @@ pub enum DatasetArg {
     FashionMnist,
     /// The IDX files in --data-dir.
     Idx,
+}
+
+impl From<DatasetArg> for DatasetChoice {
+    fn from(arg: DatasetArg) -> Self {
+        match arg {
+            DatasetArg::MnistSubset => Self::MnistSubset,
+            DatasetArg::FashionMnist => Self::FashionMnist,
+            DatasetArg::Idx => Self::Idx,
+        }
+    }
 }
 
 /// `--model`.
@@ -135,11 +148,7 @@ impl TrainArgs {
             ModelArg::Cnn => Architecture::Cnn,
             ModelArg::Cnn2d => Architecture::Cnn2d,
         };
-        let dataset = match self.dataset {
-            DatasetArg::MnistSubset => DatasetChoice::MnistSubset,
-            DatasetArg::FashionMnist => DatasetChoice::FashionMnist,
-            DatasetArg::Idx => DatasetChoice::Idx,
-        };
+        let dataset = DatasetChoice::from(self.dataset);
         let model = ImageClassifierConfig::new(architecture)
             .with_width(self.width)
             .with_depth(self.depth);
@@ -163,6 +172,7 @@ impl TrainArgs {
             .with_lr(self.lr)
             .with_weight_decay(self.weight_decay)
             .with_lr_step_epochs(self.lr_step_epochs)
+            .with_grad_clip(self.grad_clip)
             .with_imbalance(self.imbalance)
             .with_train_limit(self.train_limit)
             .with_seed(self.seed)
@@ -175,11 +185,14 @@ pub fn run(args: &TrainArgs) -> Result<String, CliError> {
     let (results, run) = match (&args.resume, &args.out) {
         (Some(folder), _) => {
             let run = RunFolder::new(folder);
-            (burn_mhe_train::resume(&run, &device)?, run)
+            (burn_mhe_train::resume(&run, &device)?.results, run)
         }
         (None, Some(folder)) => {
             let run = RunFolder::new(folder);
-            (burn_mhe_train::train(&args.config(), &run, &device)?, run)
+            (
+                burn_mhe_train::train(&args.config(), &run, &device)?.results,
+                run,
+            )
         }
         (None, None) => return Err(CliError::Usage("--out or --resume is needed".into())),
     };

@@ -1,0 +1,203 @@
+//! Mean and spread over seeds of each configuration, as `summary.json` and `summary.md`.
+
+use std::fmt::Write;
+
+use serde::{Deserialize, Serialize};
+
+use crate::experiment::plan::{ExperimentConfig, mode_name};
+use crate::job::{MheMode, TrainResults};
+
+/// Mean and sample standard deviation (0 for one value).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Stat {
+    /// The mean.
+    pub mean: f64,
+    /// The sample standard deviation (`n - 1` in the denominator).
+    pub std: f64,
+}
+
+impl Stat {
+    /// The statistics of `values` (NaN for none).
+    pub fn of(values: &[f64]) -> Self {
+        let n = values.len() as f64;
+        let mean = values.iter().sum::<f64>() / n;
+        let var = if values.len() > 1 {
+            values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0)
+        } else {
+            0.0
+        };
+        Self {
+            mean,
+            std: var.sqrt(),
+        }
+    }
+
+    fn cell(&self, scale: f64, digits: usize) -> String {
+        format!(
+            "{:.digits$} ± {:.digits$}",
+            self.mean * scale,
+            self.std * scale
+        )
+    }
+}
+
+/// One configuration over its seeds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SettingSummary {
+    /// The configuration's name.
+    pub label: String,
+    /// `baseline`, `mhe` or `half-mhe`.
+    pub mode: String,
+    /// Width or depth, for the sweeps over them.
+    pub x: Option<f64>,
+    /// Seeds run.
+    pub runs: usize,
+    /// Test accuracy (fraction).
+    pub test_accuracy: Stat,
+    /// Test error, `1 - accuracy` (fraction).
+    pub test_error: Stat,
+    /// Final sum of hidden-layer energies (unweighted).
+    pub hidden_energy: Stat,
+    /// Final output-layer energy (unweighted).
+    pub output_energy: Stat,
+    /// Training time in seconds.
+    pub wall_seconds: Stat,
+    /// Mean test accuracy of each class over the seeds.
+    pub per_class_accuracy: Vec<Option<f64>>,
+}
+
+impl SettingSummary {
+    /// The summary of the runs of one configuration (at least one).
+    pub fn of(label: &str, mode: MheMode, x: Option<f64>, runs: &[TrainResults]) -> Self {
+        let stat =
+            |f: &dyn Fn(&TrainResults) -> f64| Stat::of(&runs.iter().map(f).collect::<Vec<_>>());
+        let classes = runs[0].per_class_accuracy.len();
+        let per_class = (0..classes)
+            .map(|c| {
+                let values: Vec<f64> = runs
+                    .iter()
+                    .filter_map(|r| r.per_class_accuracy[c])
+                    .collect();
+                (!values.is_empty()).then(|| Stat::of(&values).mean)
+            })
+            .collect();
+        Self {
+            label: label.to_string(),
+            mode: mode_name(mode).to_string(),
+            x,
+            runs: runs.len(),
+            test_accuracy: stat(&|r| r.test_accuracy),
+            test_error: stat(&|r| 1.0 - r.test_accuracy),
+            hidden_energy: stat(&|r| r.hidden_energy),
+            output_energy: stat(&|r| r.output_energy),
+            wall_seconds: stat(&|r| r.wall_seconds),
+            per_class_accuracy: per_class,
+        }
+    }
+}
+
+/// What `summary.json` holds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExperimentSummary {
+    /// The experiment and its sizes.
+    pub config: ExperimentConfig,
+    /// The device it ran on.
+    pub device: String,
+    /// Items in the training, validation and test splits of the first run.
+    pub split_sizes: [usize; 3],
+    /// One entry per configuration, in sweep order.
+    pub settings: Vec<SettingSummary>,
+    /// The figures written, relative to the output folder.
+    pub figures: Vec<String>,
+    /// Wall time of the whole experiment in seconds.
+    pub wall_seconds: f64,
+}
+
+impl ExperimentSummary {
+    /// The summary as a Markdown page.
+    pub fn markdown(&self) -> String {
+        let c = &self.config;
+        let mut text = format!(
+            "# Experiment `{}`\n\n{:?} ({} train / {} valid / {} test items), {} epochs, {} seed(s), \
+             device {}, {:.0} s in all.\n\n",
+            serde_json::to_value(c.name)
+                .expect("names serialize")
+                .as_str()
+                .unwrap_or("?"),
+            c.dataset,
+            self.split_sizes[0],
+            self.split_sizes[1],
+            self.split_sizes[2],
+            c.epochs,
+            c.seeds,
+            self.device,
+            self.wall_seconds
+        );
+        text.push_str(
+            "| configuration | test accuracy (%) | test error (%) | hidden energy | output energy | train time (s) |\n\
+             |---|---|---|---|---|---|\n",
+        );
+        for s in &self.settings {
+            let _ = writeln!(
+                text,
+                "| {} | {} | {} | {} | {} | {} |",
+                s.label,
+                s.test_accuracy.cell(100.0, 2),
+                s.test_error.cell(100.0, 2),
+                s.hidden_energy.cell(1.0, 4),
+                s.output_energy.cell(1.0, 4),
+                s.wall_seconds.cell(1.0, 1)
+            );
+        }
+        text.push_str("\nMean ± sample standard deviation over seeds. Energies are unweighted, ");
+        text.push_str(
+            "under each configuration's own energy (half-space energies for half-mhe).\n",
+        );
+        if self.config.name == crate::experiment::ExperimentName::Imbalance {
+            text.push_str("\n## Test accuracy per class (%)\n\n| configuration |");
+            let classes = self.settings[0].per_class_accuracy.len();
+            (0..classes).for_each(|c| {
+                let _ = write!(text, " {c} |");
+            });
+            text.push_str("\n|---|");
+            text.push_str(&"---|".repeat(classes));
+            for s in &self.settings {
+                let _ = write!(text, "\n| {} |", s.label);
+                for a in &s.per_class_accuracy {
+                    let _ = match a {
+                        Some(a) => write!(text, " {:.1} |", 100.0 * a),
+                        None => write!(text, " - |"),
+                    };
+                }
+            }
+            text.push('\n');
+        }
+        if !self.figures.is_empty() {
+            text.push_str("\n## Figures\n\n");
+            for figure in self.figures.iter().filter(|f| f.ends_with(".png")) {
+                let _ = writeln!(text, "![{figure}]({figure})\n");
+            }
+        }
+        text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stat_is_mean_and_sample_deviation() {
+        let s = Stat::of(&[1.0, 2.0, 3.0, 4.0]);
+        assert_eq!(s.mean, 2.5);
+        assert!((s.std - (5.0f64 / 3.0).sqrt()).abs() < 1e-15);
+        assert_eq!(
+            Stat::of(&[7.0]),
+            Stat {
+                mean: 7.0,
+                std: 0.0
+            }
+        );
+        assert_eq!(Stat::of(&[0.25, 0.75]).cell(100.0, 1), "50.0 ± 35.4");
+    }
+}

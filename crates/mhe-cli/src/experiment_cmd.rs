@@ -1,0 +1,83 @@
+//! `mhe experiment`: the paper's experiments as sweeps of training runs with a summary and
+//! figures.
+
+use std::path::PathBuf;
+
+use burn_mhe_train::DatasetChoice;
+use burn_mhe_train::experiment::{ExperimentConfig, ExperimentName, run_experiment};
+use clap::{Args, ValueEnum};
+
+use crate::cli_error::CliError;
+use crate::device::DeviceChoice;
+use crate::train_cmd::DatasetArg;
+
+/// Options of `mhe experiment`.
+#[derive(Debug, Args)]
+pub struct ExperimentArgs {
+    /// Which experiment.
+    #[arg(value_enum)]
+    pub name: ExperimentArg,
+    /// The images.
+    #[arg(long, value_enum, default_value_t = DatasetArg::MnistSubset)]
+    pub dataset: DatasetArg,
+    /// Folder of the dataset's IDX files.
+    #[arg(long)]
+    pub data_dir: Option<String>,
+    /// Runs per configuration (seeds 0, 1, ...).
+    #[arg(long, default_value_t = 3)]
+    pub seeds: usize,
+    /// Epochs per run.
+    #[arg(long, default_value_t = 3)]
+    pub epochs: usize,
+    /// Train on at most this many items.
+    #[arg(long)]
+    pub train_limit: Option<usize>,
+    /// Share of the training files held out for validation (evaluated every epoch).
+    #[arg(long, default_value_t = 0.1)]
+    pub valid_fraction: f64,
+    /// Backend to train on.
+    #[arg(long, value_enum, default_value_t = DeviceChoice::Cpu)]
+    pub device: DeviceChoice,
+    /// Output folder: runs/, summary.md, summary.json, figures. Rerunning with the same options
+    /// reuses the finished runs and continues interrupted ones.
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+/// `mhe experiment NAME`.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ExperimentArg {
+    /// Baseline, MHE, half-space MHE with s = 0, 1, 2 and a0, a1, a2 on one CNN.
+    Variants,
+    /// Baseline vs MHE vs half-space MHE at width multipliers 1/4, 1/2, 1, 2.
+    Width,
+    /// The same at 1, 2, 3 conv layers per stage.
+    Depth,
+    /// 98% of class 0 removed; the 2-D feature CNN without and with output-layer MHE.
+    Imbalance,
+}
+
+/// Runs `mhe experiment` and returns the summary table.
+pub fn run(args: &ExperimentArgs) -> Result<String, CliError> {
+    let device = args.device.device().map_err(CliError::Usage)?;
+    let config = ExperimentConfig {
+        name: match args.name {
+            ExperimentArg::Variants => ExperimentName::Variants,
+            ExperimentArg::Width => ExperimentName::Width,
+            ExperimentArg::Depth => ExperimentName::Depth,
+            ExperimentArg::Imbalance => ExperimentName::Imbalance,
+        },
+        dataset: DatasetChoice::from(args.dataset),
+        data_dir: args.data_dir.clone(),
+        seeds: args.seeds,
+        epochs: args.epochs,
+        train_limit: args.train_limit,
+        valid_fraction: args.valid_fraction,
+    };
+    let summary = run_experiment(&config, &args.out, &device)?;
+    Ok(format!(
+        "{}\nwritten to {}",
+        summary.markdown(),
+        args.out.join("summary.md").display()
+    ))
+}

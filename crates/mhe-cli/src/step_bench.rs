@@ -1,0 +1,71 @@
+//! `mhe bench --training-step`: the MHE regularizer's share of one training step of a
+//! 10-layer CNN (nine 3x3 convs and the classifier), measured in one run.
+
+use burn::tensor::{Device, Distribution, Int, Tensor};
+use burn::train::TrainStep;
+use burn_mhe::{EnergyConfig, MheRegularizerConfig};
+use burn_mhe_train::{Architecture, ClassBatch, ImageClassifierConfig, MheClassifier};
+
+/// What one `--training-step` measurement found.
+#[derive(Debug, serde::Serialize)]
+pub struct StepRow {
+    /// Regularized layers.
+    pub layers: usize,
+    /// Items per batch.
+    pub batch: usize,
+    /// Median ms of a training step (forward, backward) without the regularizer.
+    pub step_ms: f64,
+    /// The same step with MHE on every layer.
+    pub step_mhe_ms: f64,
+    /// `(step_mhe_ms - step_ms) / step_mhe_ms`.
+    pub regularizer_share: f64,
+}
+
+/// Times training steps of the CNN (width 1, depth 3) on `batch` random 28x28 images.
+pub fn measure_step(
+    device: &Device,
+    batch: usize,
+    median_ms: impl Fn(&mut dyn FnMut()) -> f64,
+) -> StepRow {
+    let device = device.clone().autodiff();
+    device.seed(0);
+    let model = ImageClassifierConfig::new(Architecture::Cnn)
+        .with_depth(3)
+        .init(&device);
+    let inputs = Tensor::<4>::random([batch, 1, 28, 28], Distribution::Default, &device);
+    let targets = Tensor::<1, Int>::from_data(
+        (0..batch as i64)
+            .map(|i| i % 10)
+            .collect::<Vec<_>>()
+            .as_slice(),
+        &device,
+    );
+    let batch_of = || ClassBatch {
+        inputs: inputs.clone(),
+        targets: targets.clone(),
+    };
+    let mhe = MheRegularizerConfig::official(EnergyConfig::new())
+        .init()
+        .expect("the official configuration is valid");
+    let layers = mhe.layers(&model).len();
+    let none = MheRegularizerConfig::new()
+        .with_hidden(None)
+        .with_output(None)
+        .init()
+        .expect("an empty configuration is valid");
+    let time = |classifier: &MheClassifier<_>| {
+        median_ms(&mut || {
+            let output = TrainStep::step(classifier, batch_of());
+            output.item.loss.into_scalar::<f32>();
+        })
+    };
+    let step_ms = time(&MheClassifier::new(model.clone(), none));
+    let step_mhe_ms = time(&MheClassifier::new(model, mhe));
+    StepRow {
+        layers,
+        batch,
+        step_ms,
+        step_mhe_ms,
+        regularizer_share: (step_mhe_ms - step_ms) / step_mhe_ms,
+    }
+}
