@@ -189,3 +189,22 @@ fn an_existing_run_is_never_overwritten() {
     let error = train(&tiny(MheMode::None, 1), &run, &flex()).unwrap_err();
     assert!(error.to_string().contains("already holds a run"), "{error}");
 }
+
+/// The same job on a GPU backend (Mesa's software Vulkan driver where there is no GPU).
+#[cfg(feature = "wgpu")]
+#[test]
+fn the_same_job_trains_on_wgpu() {
+    let device = Device::wgpu(burn::tensor::DeviceKind::DefaultDevice);
+    let results = train(&tiny(MheMode::Mhe, 2), &folder("wgpu"), &device)
+        .unwrap()
+        .results;
+    let epochs: Vec<usize> = results.history.iter().map(|e| e.epoch).collect();
+    assert_eq!(epochs, [1, 2]);
+    for e in &results.history {
+        assert!(e.valid_loss < 10f64.ln(), "{e:?}");
+        assert!(e.hidden_energy.is_finite() && e.output_energy.is_finite());
+    }
+    assert!(results.output_energy >= 0.45 - 1e-5, "{}", results.output_energy);
+    assert!(results.test_accuracy > 0.3, "{}", results.test_accuracy);
+    assert!(results.device.contains("Wgpu"), "{}", results.device);
+}
