@@ -204,7 +204,11 @@ fn the_same_job_trains_on_wgpu() {
         assert!(e.valid_loss < 10f64.ln(), "{e:?}");
         assert!(e.hidden_energy.is_finite() && e.output_energy.is_finite());
     }
-    assert!(results.output_energy >= 0.45 - 1e-5, "{}", results.output_energy);
+    assert!(
+        results.output_energy >= 0.45 - 1e-5,
+        "{}",
+        results.output_energy
+    );
     assert!(results.test_accuracy > 0.3, "{}", results.test_accuracy);
     assert!(results.device.contains("Wgpu"), "{}", results.device);
 }
