@@ -227,7 +227,7 @@ fn thin_out(train: &Subset, imbalance: Imbalance) -> Subset {
         seen += 1;
         seen <= keep
     });
-    train.pick(positions.collect::<Vec<_>>().into_iter())
+    train.pick(positions)
 }
 
 /// A permutation of `0..len` from `seed` (Fisher-Yates over SplitMix64).

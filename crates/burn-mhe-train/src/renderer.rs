@@ -1,7 +1,7 @@
 //! A line-per-split renderer for burn's Learner when the output is not a terminal (CI, logs,
 //! pipes): every metric, the MHE energies included, once per epoch and split.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use burn::train::logger::{EvaluationProgressLogger, TrainingProgressLogger};
 use burn::train::metric::{MetricDefinition, MetricId};
@@ -14,7 +14,7 @@ use burn::train::renderer::{
 /// of each split; burn's TUI is used instead on a terminal.
 #[derive(Debug, Default)]
 pub struct EpochLineRenderer {
-    names: BTreeMap<String, String>,
+    names: HashMap<MetricId, String>,
     values: BTreeMap<String, f64>,
     epoch: usize,
     epochs: usize,
@@ -29,7 +29,7 @@ impl EpochLineRenderer {
 
     fn record(&mut self, state: MetricState) {
         if let MetricState::Numeric(entry, Some(value)) = state
-            && let Some(name) = self.names.get(&id_key(&entry.metric_id))
+            && let Some(name) = self.names.get(&entry.metric_id)
         {
             self.values.insert(name.clone(), value.current());
         }
@@ -50,10 +50,6 @@ impl EpochLineRenderer {
             metrics.join(", ")
         )
     }
-}
-
-fn id_key(id: &MetricId) -> String {
-    format!("{id:?}")
 }
 
 impl MetricsRendererTraining for EpochLineRenderer {
@@ -128,6 +124,6 @@ impl MetricsRenderer for EpochLineRenderer {
 
     fn register_metric(&mut self, definition: MetricDefinition) {
         self.names
-            .insert(id_key(&definition.metric_id), definition.name.to_string());
+            .insert(definition.metric_id, definition.name.to_string());
     }
 }
