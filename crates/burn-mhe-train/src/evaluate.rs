@@ -1,7 +1,5 @@
 //! Accuracy, per-class accuracy and loss of a trained classifier on a split.
 
-use burn::data::dataloader::batcher::Batcher;
-use burn::data::dataset::Dataset;
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::tensor::Device;
 
@@ -37,16 +35,11 @@ pub fn evaluate(
     let loss_fn = CrossEntropyLossConfig::new().init(&device);
     let (mut correct, mut total) = (vec![0usize; classes], vec![0usize; classes]);
     let mut loss_sum = 0.0;
-    let indices: Vec<usize> = (0..split.len()).collect();
-    for chunk in indices.chunks(batch_size.max(1)) {
-        let items = chunk
-            .iter()
-            .map(|&i| split.get(i).expect("index below len"))
-            .collect();
-        let batch = batcher.batch(items, &device);
+    for batch in batcher.batches(split, batch_size, &device) {
+        let count = batch.targets.dims()[0];
         let logits = model.logits(batch.inputs);
         let loss = loss_fn.forward(logits.clone(), batch.targets.clone());
-        loss_sum += loss.into_scalar::<f64>() * chunk.len() as f64;
+        loss_sum += loss.into_scalar::<f64>() * count as f64;
         let predicted = logits
             .argmax(1)
             .into_data()

@@ -288,6 +288,8 @@ pub struct TrainedRun {
     pub results: TrainResults,
     /// The model after the last epoch, without autodiff.
     pub model: MheClassifier<ImageClassifier>,
+    /// The data it was trained, validated and tested on.
+    pub splits: DataSplits,
 }
 
 /// Trains `config` from scratch on `device` into the new run folder `run`.
@@ -423,7 +425,11 @@ fn fit(
     let results = results(config, &model, &splits, history, scores, device);
     let json = serde_json::to_string_pretty(&results).expect("results serialize");
     write_atomically(&run.results(), &json)?;
-    Ok(TrainedRun { results, model })
+    Ok(TrainedRun {
+        results,
+        model,
+        splits,
+    })
 }
 
 fn log_duration(started: Instant) {

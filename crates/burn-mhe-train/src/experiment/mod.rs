@@ -11,7 +11,6 @@ mod summary;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use burn::data::dataloader::batcher::Batcher;
 use burn::data::dataset::Dataset;
 use burn::tensor::{Device, Tensor};
 use burn_mhe::LayerRole;
@@ -24,7 +23,7 @@ pub use plan::{ExperimentConfig, ExperimentName, Setting, mode_name, slug};
 pub use summary::{ExperimentSummary, SettingSummary, Stat};
 
 use crate::batcher::ImageBatcher;
-use crate::data::{DataSplits, Subset};
+use crate::data::Subset;
 use crate::error::TrainError;
 use crate::history::write_atomically;
 use crate::job::{MheMode, RunFolder, TrainResults, TrainedRun, resume, train};
@@ -194,9 +193,12 @@ fn sample(
     let conv_angles = angles_of(&|l| l.role == LayerRole::Hidden && l.path.starts_with("convs"));
     let classifier_angles = angles_of(&|l| l.role == LayerRole::Output);
     let features = if job.model.architecture == crate::model::Architecture::Cnn2d {
-        let folder = job.dataset.folder(job.data_dir.as_deref())?;
-        let splits = DataSplits::load(&folder, &job.split_plan())?;
-        Some(feature_panel(label, &model.model, &splits.test, device))
+        Some(feature_panel(
+            label,
+            &model.model,
+            &trained.splits.test,
+            device,
+        ))
     } else {
         None
     };
@@ -219,21 +221,16 @@ fn feature_panel(
     let batcher = ImageBatcher {
         shape: split.image_shape(),
     };
-    let labels = split.labels();
     let mut points = Vec::with_capacity(split.len());
-    let indices: Vec<usize> = (0..split.len()).collect();
-    for chunk in indices.chunks(256) {
-        let items = chunk
-            .iter()
-            .map(|&i| split.get(i).expect("index below len"))
-            .collect();
-        let features = model.features(batcher.batch(items, &device).inputs);
-        let values = host_values(features);
+    for batch in batcher.batches(split, 256, &device) {
+        let labels = batch.targets.into_data().convert::<i64>();
+        let labels = labels.try_to_vec::<i64>().expect("int labels");
+        let values = host_values(model.features(batch.inputs));
         points.extend(
             values
                 .chunks(2)
-                .zip(chunk)
-                .map(|(xy, &i)| (xy[0], xy[1], labels[i])),
+                .zip(labels)
+                .map(|(xy, label)| (xy[0], xy[1], label as usize)),
         );
     }
     // Linear weights are [d_in = 2, classes]: column c is class c's neuron.
