@@ -28,6 +28,9 @@ pub enum DatasetChoice {
     MnistSubset,
     /// Fashion-MNIST, by default from [`FASHION_MNIST_DIR`].
     FashionMnist,
+    /// The full MNIST (60,000 + 10,000 digits), by default downloaded by burn into its cache
+    /// (feature `mnist-download`, see [`download_mnist`](crate::download_mnist)).
+    Mnist,
     /// Any folder of MNIST-format files, given as the data folder.
     Idx,
 }
@@ -39,6 +42,7 @@ impl DatasetChoice {
             (Some(dir), _) => PathBuf::from(dir),
             (None, Self::MnistSubset) => PathBuf::from(MNIST_SUBSET_DIR),
             (None, Self::FashionMnist) => PathBuf::from(FASHION_MNIST_DIR),
+            (None, Self::Mnist) => crate::download::download_mnist()?,
             (None, Self::Idx) => {
                 return Err(TrainError::InvalidConfig(
                     "dataset `idx` needs a data folder (--data-dir)".into(),
@@ -178,8 +182,8 @@ pub struct SplitPlan {
 impl DataSplits {
     /// Loads the training and test files of `folder` and splits them by `plan`.
     pub fn load(folder: &Path, plan: &SplitPlan) -> Result<Self, TrainError> {
-        let train_files = Subset::all(load_pair(folder, "train")?);
-        let test = Subset::all(load_pair(folder, "t10k")?);
+        let train_files = Subset::all(load_pair(folder, "train", "train")?);
+        let test = Subset::all(load_pair(folder, "t10k", "test")?);
         let order = permutation(train_files.len(), plan.seed);
         let valid_count = (plan.valid_fraction * train_files.len() as f64).round() as usize;
         let (valid_order, train_order) = order.split_at(valid_count);
@@ -195,16 +199,19 @@ impl DataSplits {
     }
 }
 
-/// The images and labels of a split (`train` or `t10k`), raw or gzip.
-fn load_pair(folder: &Path, split: &str) -> Result<IdxDataset, TrainError> {
+/// The images and labels of a split (`train` or `t10k`), raw or gzip, directly in `folder` or
+/// in its subfolder `subfolder` (burn's download cache keeps `train/` and `test/`).
+fn load_pair(folder: &Path, split: &str, subfolder: &str) -> Result<IdxDataset, TrainError> {
     let file = |kind: &str| {
-        let raw = folder.join(format!("{split}-{kind}"));
-        let gzip = folder.join(format!("{split}-{kind}.gz"));
-        if raw.exists() || !gzip.exists() {
-            raw
-        } else {
-            gzip
-        }
+        let name = format!("{split}-{kind}");
+        let candidates = [folder.to_path_buf(), folder.join(subfolder)]
+            .into_iter()
+            .flat_map(|dir| [dir.join(&name), dir.join(format!("{name}.gz"))]);
+        let first = folder.join(&name);
+        candidates
+            .into_iter()
+            .find(|path| path.exists())
+            .unwrap_or(first)
     };
     Ok(IdxDataset::load(
         &file("images-idx3-ubyte"),
@@ -309,6 +316,45 @@ mod tests {
         assert_eq!(a, permutation(100, 1));
         assert_ne!(a, permutation(100, 2));
         assert_ne!(a, sorted);
+    }
+
+    /// The shipped subset copied into burn's download cache layout (`train/`, `test/`).
+    fn burn_cache_layout() -> PathBuf {
+        let root = std::env::temp_dir().join(format!("burn-mhe-cache-{}", std::process::id()));
+        for (split, subfolder) in [("train", "train"), ("t10k", "test")] {
+            std::fs::create_dir_all(root.join(subfolder)).unwrap();
+            for kind in ["images-idx3-ubyte", "labels-idx1-ubyte"] {
+                let name = format!("{split}-{kind}");
+                let from = Path::new(MNIST_SUBSET_DIR).join(&name);
+                std::fs::copy(from, root.join(subfolder).join(name)).unwrap();
+            }
+        }
+        root
+    }
+
+    #[test]
+    fn reads_burns_download_cache_layout_like_a_flat_folder() {
+        let root = burn_cache_layout();
+        let folder = DatasetChoice::Mnist.folder(root.to_str()).unwrap();
+        let plan = SplitPlan {
+            valid_fraction: 0.1,
+            train_limit: None,
+            imbalance: None,
+            seed: 7,
+        };
+        let cached = DataSplits::load(&folder, &plan).unwrap();
+        let shipped = subset();
+        assert_eq!(cached.train.labels(), shipped.train.labels());
+        assert_eq!(cached.test.labels(), shipped.test.labels());
+        assert_eq!(cached.test.get(17).unwrap(), shipped.test.get(17).unwrap());
+        std::fs::remove_dir_all(root).unwrap();
+    }
+
+    #[cfg(not(feature = "mnist-download"))]
+    #[test]
+    fn mnist_without_a_folder_needs_the_download_feature() {
+        let error = DatasetChoice::Mnist.folder(None).unwrap_err().to_string();
+        assert!(error.contains("mnist-download"), "{error}");
     }
 
     #[test]

@@ -15,6 +15,9 @@ pub enum TrainError {
     /// The data folder does not exist.
     #[error("data folder {0} does not exist")]
     MissingDataDir(PathBuf),
+    /// Downloading a dataset failed.
+    #[error("{0}")]
+    Download(String),
     /// A data file is missing or malformed.
     #[error(transparent)]
     Data(#[from] IdxError),

@@ -17,6 +17,7 @@ mod batcher;
 mod checkpoint;
 mod classifier;
 mod data;
+mod download;
 mod error;
 mod evaluate;
 pub mod experiment;
@@ -34,6 +35,7 @@ pub use data::{
     CLASSES, DataSplits, DatasetChoice, FASHION_MNIST_DIR, Imbalance, MNIST_SUBSET_DIR, SplitPlan,
     Subset, permutation,
 };
+pub use download::download_mnist;
 pub use error::TrainError;
 pub use evaluate::{TestScores, evaluate};
 pub use history::{EpochRecord, HistoryLogger, epoch_file};

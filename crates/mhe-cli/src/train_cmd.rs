@@ -16,7 +16,8 @@ use crate::energy_cmd::DistanceArg;
 /// Options of `mhe train`.
 #[derive(Debug, Args)]
 pub struct TrainArgs {
-    /// The images: the shipped MNIST subset, Fashion-MNIST, or any MNIST-format folder.
+    /// The images: the shipped MNIST subset, Fashion-MNIST, the full MNIST, or any MNIST-format
+    /// folder.
     #[arg(long, value_enum, default_value_t = DatasetArg::MnistSubset)]
     pub dataset: DatasetArg,
     /// Folder of the dataset's IDX files (raw or .gz); needed for `--dataset idx`.
@@ -95,6 +96,8 @@ pub enum DatasetArg {
     MnistSubset,
     /// Fashion-MNIST (`apt-get install dataset-fashion-mnist`, or --data-dir).
     FashionMnist,
+    /// The full MNIST: --data-dir, or downloaded by burn (build feature `mnist-download`).
+    Mnist,
     /// The IDX files in --data-dir.
     Idx,
 }
@@ -104,6 +107,7 @@ impl From<DatasetArg> for DatasetChoice {
         match arg {
             DatasetArg::MnistSubset => Self::MnistSubset,
             DatasetArg::FashionMnist => Self::FashionMnist,
+            DatasetArg::Mnist => Self::Mnist,
             DatasetArg::Idx => Self::Idx,
         }
     }
