@@ -32,6 +32,9 @@ pub enum Reduction {
     SumOverPairs,
 }
 
+/// The default [`EnergyConfig::memory_budget_mib`].
+pub const DEFAULT_MEMORY_BUDGET_MIB: f64 = 256.0;
+
 /// One hyperspherical energy: distance, power, half-space, numerical epsilons, conventions.
 ///
 /// The defaults are the official ones: Euclidean distance, `s = 2`, full space, `eps = 1e-4`,
@@ -69,7 +72,7 @@ pub struct EnergyConfig {
     pub reduction: Reduction,
     /// Memory for the `N x N` intermediates, in MiB. Layers whose pairwise matrices do not fit
     /// are processed in blocks of rows of the upper triangle, with the same result.
-    #[config(default = 256.0)]
+    #[config(default = "DEFAULT_MEMORY_BUDGET_MIB")]
     pub memory_budget_mib: f64,
     /// Compressive MHE: the mean energy of random projections of the neurons, new at every
     /// call (`None`: the neurons themselves).

@@ -167,20 +167,57 @@ impl HypersphericalEnergy {
             Reduction::SumOverPairs => 1.0,
         };
 
-        let norms = neurons
+        // Everything `N x d` is touched as few times as possible: for wide layers those passes,
+        // not the `N x N` ones, are what costs beside the two products.
+        let inv_norms = neurons
             .clone()
             .powi_scalar(2)
             .sum_dim(2)
             .add_scalar(self.config.eps)
             .sqrt()
-            .clamp_min(NORM_FLOOR);
-        let units = neurons / norms.clone();
-        let (total, grad_units) = self.pair_sums(units.clone(), self.block_rows(b, n));
-        let grad_units = grad_units.mul_scalar(scale);
-        // Back through u = w / r: dE/dw = (g - u <u, g>) / r.
-        let radial = (units.clone() * grad_units.clone()).sum_dim(2);
-        let grad = (grad_units - units * radial) / norms;
+            .clamp_min(NORM_FLOOR)
+            .recip();
+        let units = neurons * inv_norms.clone();
+        // Back through u = w / r: dE/dw = (g - u <u, g>) / r for g = dE/du.
+        let row_scale = inv_norms.mul_scalar(scale);
+        let block = self.block_rows(b, n);
+        let (total, grad) = if block >= n {
+            self.dense_value_and_grad(units, row_scale)
+        } else {
+            self.blocked_value_and_grad(units, row_scale, block)
+        };
         (total.mul_scalar(scale), grad)
+    }
+
+    /// One block holding every pair: `g = A U` and `<u_i, g_i> = sum_j A_ij c_ij`, so the whole
+    /// gradient is the single product `diag(row_scale) (A - diag(A o C) 1) U`, built in `N x N`.
+    fn dense_value_and_grad(
+        &self,
+        units: Tensor<3>,
+        row_scale: Tensor<3>,
+    ) -> (Tensor<1>, Tensor<3>) {
+        let [b, n, _] = units.dims();
+        let terms = self.block_terms(units.clone(), units.clone(), true);
+        let radial = (terms.coupling.clone() * terms.cosines).sum_dim(2);
+        let on_diagonal = Tensor::<3, Bool>::diag_mask([b, n, n], 0, &units.device()).bool_not();
+        let coupling = terms
+            .coupling
+            .clone()
+            .mask_where(on_diagonal, terms.coupling - radial);
+        (terms.sum, (coupling * row_scale).matmul(units))
+    }
+
+    /// Square blocks of the upper triangle, each off-diagonal block serving both of its row
+    /// blocks: `g` is accumulated in `N x d`, the radial part removed at the end.
+    fn blocked_value_and_grad(
+        &self,
+        units: Tensor<3>,
+        row_scale: Tensor<3>,
+        block: usize,
+    ) -> (Tensor<1>, Tensor<3>) {
+        let (total, grad_units) = self.pair_sums(units.clone(), block);
+        let radial = (units.clone() * grad_units.clone()).sum_dim(2);
+        (total, (grad_units - units * radial) * row_scale)
     }
 
     /// Rows per block so that one block pair's intermediates fit the memory budget.
@@ -202,7 +239,13 @@ impl HypersphericalEnergy {
                 .clone()
                 .slice([0..b, start..(start + block).min(n), 0..d])
         };
-        let mut grads: Vec<Tensor<3>> = starts.iter().map(|&s| rows(s).zeros_like()).collect();
+        let accumulate = |sum: &mut Option<Tensor<3>>, term: Tensor<3>| {
+            *sum = Some(match sum.take() {
+                Some(sum) => sum + term,
+                None => term,
+            });
+        };
+        let mut grads: Vec<Option<Tensor<3>>> = vec![None; starts.len()];
         let mut total = units
             .clone()
             .sum_dims_squeeze::<1, _>(&[1, 2])
@@ -211,26 +254,26 @@ impl HypersphericalEnergy {
             let left = rows(row_start);
             for (j, &col_start) in starts.iter().enumerate().skip(i) {
                 let right = rows(col_start);
-                let (sum, coupling) = self.block_terms(left.clone(), right.clone(), i == j);
-                total = total + sum;
-                grads[i] = grads[i].clone() + coupling.clone().matmul(right);
+                let terms = self.block_terms(left.clone(), right.clone(), i == j);
+                total = total + terms.sum;
                 if i != j {
-                    grads[j] = grads[j].clone() + coupling.swap_dims(1, 2).matmul(left.clone());
+                    let back = terms.coupling.clone().swap_dims(1, 2).matmul(left.clone());
+                    accumulate(&mut grads[j], back);
                 }
+                accumulate(&mut grads[i], terms.coupling.matmul(right));
             }
         }
+        let grads = grads
+            .into_iter()
+            .map(|grad| grad.expect("every row block has its diagonal block"))
+            .collect();
         (total, Tensor::cat(grads, 1))
     }
 
     /// The energy sum (`[B]`) of the pairs between two blocks of rows and their coupling matrix
     /// `A` (`dE/dU_left = A U_right`, `dE/dU_right = A^T U_left`). A diagonal block counts its
     /// pairs once; an off-diagonal block stands for itself and its transpose.
-    fn block_terms(
-        &self,
-        left: Tensor<3>,
-        right: Tensor<3>,
-        diagonal: bool,
-    ) -> (Tensor<1>, Tensor<3>) {
+    fn block_terms(&self, left: Tensor<3>, right: Tensor<3>, diagonal: bool) -> BlockTerms {
         let [b, rows, _] = left.dims();
         let cols = right.dims()[1];
         let cosines = left.matmul(right.swap_dims(1, 2));
@@ -244,14 +287,16 @@ impl HypersphericalEnergy {
         // Full space: E = 1/2 sum_{i != j} f(c_ij), dE/dU = F' U.
         // Half space adds the pairs (u_i, -u_j) for all i, j (the diagonal too):
         // E = sum_{i != j} f(c_ij) + sum_{i,j} f(-c_ij), dE/dU = 2 (F'(c) - F'(-c)) U.
-        let (values, coupling) = if self.config.half_space {
-            let (mirror_values, mirror_slopes) = self.kernel.eval(cosines.neg());
+        // (The full-space 1/2 is applied to the block's sum, not to every value.)
+        let (values, coupling, value_factor) = if self.config.half_space {
+            let (mirror_values, mirror_slopes) = self.kernel.eval(cosines.clone().neg());
             (
                 values + mirror_values,
                 (slopes - mirror_slopes).mul_scalar(2.0),
+                1.0,
             )
         } else {
-            (values.mul_scalar(0.5), slopes)
+            (values, slopes, 0.5)
         };
         // Each ordered pair of the full matrix appears once in the upper triangle of blocks.
         let multiplicity = if diagonal { 1.0 } else { 2.0 };
@@ -259,7 +304,21 @@ impl HypersphericalEnergy {
         let sum = values
             .sum_dim(2)
             .sum_dims_squeeze::<1, _>(&[1, 2])
-            .mul_scalar(multiplicity);
-        (sum, coupling)
+            .mul_scalar(multiplicity * value_factor);
+        BlockTerms {
+            sum,
+            coupling,
+            cosines,
+        }
     }
+}
+
+/// What one block of pairs contributes.
+struct BlockTerms {
+    /// The energy sum of its pairs (`[B]`).
+    sum: Tensor<1>,
+    /// `A` with `dE/dU_left = A U_right` (and `dE/dU_right = A^T U_left` off the diagonal).
+    coupling: Tensor<3>,
+    /// The cosines between the two blocks' rows.
+    cosines: Tensor<3>,
 }

@@ -59,9 +59,17 @@ impl PairKernel {
             let slope = d2.recip().mul_scalar(2.0 * self.log_factor);
             (value, slope)
         } else {
+            // The common powers without `powf` (an exp and a log per element); the slope is
+            // `s d2^(-s/2 - 1) = s f / d2` from the value.
             let half = self.s / 2.0;
-            let value = d2.clone().powf_scalar(-half);
-            let slope = d2.powf_scalar(-half - 1.0).mul_scalar(self.s);
+            let value = if half == 1.0 {
+                d2.clone().recip()
+            } else if half == 0.5 {
+                d2.clone().sqrt().recip()
+            } else {
+                d2.clone().powf_scalar(-half)
+            };
+            let slope = value.clone().div(d2).mul_scalar(self.s);
             (value, slope)
         }
     }

@@ -41,7 +41,7 @@ mod sphere;
 mod validate;
 
 pub use angles::AngleStats;
-pub use config::{Convention, Distance, EnergyConfig, Reduction};
+pub use config::{Convention, DEFAULT_MEMORY_BUDGET_MIB, Distance, EnergyConfig, Reduction};
 pub use energy::{HypersphericalEnergy, NORM_FLOOR};
 pub use error::{MheError, Result};
 pub use neurons::{NeuronLayout, Neurons};

@@ -3,7 +3,7 @@
 use std::time::Instant;
 
 use burn::tensor::{Device, Distribution, Tensor};
-use burn_mhe::EnergyConfig;
+use burn_mhe::{EnergyConfig, HypersphericalEnergy};
 use clap::Args;
 
 use crate::cli_error::CliError;
@@ -25,6 +25,9 @@ pub struct BenchArgs {
     /// Timed repetitions per measurement (the median is reported), after one warm-up.
     #[arg(long, default_value_t = 5)]
     pub repeats: usize,
+    /// Memory budget of the pair matrices in MiB: layers over it run in blocks of rows.
+    #[arg(long, default_value_t = burn_mhe::DEFAULT_MEMORY_BUDGET_MIB)]
+    pub memory_budget_mib: f64,
     /// Print one JSON object per line instead of a table.
     #[arg(long)]
     pub json: bool,
@@ -100,10 +103,13 @@ fn memory_mib(device: &Device, field: &str) -> f64 {
         .map_or(f64::NAN, |kib| kib / 1024.0)
 }
 
-fn measure(device: &Device, n: usize, d: usize, repeats: usize) -> Row {
-    let energy = EnergyConfig::new()
-        .init()
-        .expect("the default energy is valid");
+fn measure(
+    device: &Device,
+    energy: &HypersphericalEnergy,
+    n: usize,
+    d: usize,
+    repeats: usize,
+) -> Row {
     let neurons = Tensor::<2>::random([n, d], Distribution::Normal(0.0, 1.0), device);
     let other = Tensor::<2>::random([d, n], Distribution::Normal(0.0, 1.0), device);
     // A product too large for memory (65536 x 65536 floats is 16 GiB) is timed in the same row
@@ -146,6 +152,10 @@ pub fn run(args: &BenchArgs) -> Result<String, CliError> {
         return Err(CliError::Usage("--repeats must be at least 1".into()));
     }
     let device = args.device.device().map_err(CliError::Usage)?;
+    let energy = EnergyConfig::new()
+        .with_memory_budget_mib(args.memory_budget_mib)
+        .init()
+        .map_err(|error| CliError::Usage(error.to_string()))?;
     if args.training_step {
         let row = measure_step(&device, 64, args.repeats, |run| median_ms(1, run));
         return Ok(if args.json {
@@ -170,7 +180,7 @@ pub fn run(args: &BenchArgs) -> Result<String, CliError> {
         );
     }
     for (n, d) in sizes {
-        let row = measure(&device, n, d, args.repeats);
+        let row = measure(&device, &energy, n, d, args.repeats);
         let line = if args.json {
             serde_json::to_string(&row).expect("a row serializes")
         } else {
