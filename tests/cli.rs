@@ -146,7 +146,7 @@ fn bad_input_exits_with_code_two_and_a_message() {
     let golden = temp("golden-bad-s.npy");
     write_golden(&golden, true);
 
-    let cases: [(Vec<&str>, &str); 4] = [
+    let cases: [(Vec<&str>, &str); 5] = [
         (
             vec!["energy", "--weights", "/nonexistent/w.npy"],
             "/nonexistent/w.npy",
@@ -162,6 +162,10 @@ fn bad_input_exits_with_code_two_and_a_message() {
         (
             vec!["energy", "--weights", golden.to_str().unwrap(), "--s", "-1"],
             "`s`",
+        ),
+        (
+            vec!["bench", "--sizes", "8x4", "--memory-budget-mib", "0"],
+            "memory_budget_mib",
         ),
     ];
     for (args, message) in cases {
