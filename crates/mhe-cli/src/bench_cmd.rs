@@ -6,6 +6,7 @@ use burn::tensor::{Device, Distribution, Tensor};
 use burn_mhe::{EnergyConfig, HypersphericalEnergy};
 use clap::Args;
 
+use crate::allocator::release_freed_memory;
 use crate::cli_error::CliError;
 use crate::device::DeviceChoice;
 use crate::step_bench::measure_step;
@@ -122,7 +123,9 @@ fn measure(
             product.slice([0..1, 0..1]).into_scalar::<f32>();
         }
     });
-    // Linux lets a process reset its peak resident set: write 5 to clear_refs.
+    // Freed buffers are kept for reuse (`allocator`): give them back first, then reset the
+    // peak resident set (Linux: write 5 to clear_refs).
+    release_freed_memory();
     let _ = std::fs::write("/proc/self/clear_refs", "5");
     let before = memory_mib(device, "VmRSS:");
     let energy_grad_ms = median_ms(repeats, &mut || {

@@ -1,5 +1,6 @@
 //! `mhe`: Minimum Hyperspherical Energy from the command line.
 
+mod allocator;
 mod bench_cmd;
 mod cli_error;
 mod cross_check_cmd;
@@ -41,6 +42,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    allocator::keep_freed_memory();
     let cli = Cli::parse();
     let result = match &cli.command {
         Command::Energy(args) => energy_cmd::run(args),
