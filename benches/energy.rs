@@ -1,5 +1,5 @@
-//! `cargo bench --bench energy`: energy + gradient against one `N x d x N` matmul of the same
-//! shapes, on the flex CPU backend, with criterion.
+//! `cargo bench -p burn-mhe --bench energy`: energy + gradient against one `N x d x N` matmul of
+//! the same shapes, on the flex CPU backend, with criterion.
 //!
 //! The layer sizes are the common conv layers and two wide layers; the blocked large classifier
 //! sizes (`16384x256`, `65536x256`) take seconds to minutes each and are measured by
