@@ -204,14 +204,11 @@ impl DataSplits {
 fn load_pair(folder: &Path, split: &str, subfolder: &str) -> Result<IdxDataset, TrainError> {
     let file = |kind: &str| {
         let name = format!("{split}-{kind}");
-        let candidates = [folder.to_path_buf(), folder.join(subfolder)]
+        let mut candidates = [folder.to_path_buf(), folder.join(subfolder)]
             .into_iter()
             .flat_map(|dir| [dir.join(&name), dir.join(format!("{name}.gz"))]);
         let first = folder.join(&name);
-        candidates
-            .into_iter()
-            .find(|path| path.exists())
-            .unwrap_or(first)
+        candidates.find(|path| path.exists()).unwrap_or(first)
     };
     Ok(IdxDataset::load(
         &file("images-idx3-ubyte"),

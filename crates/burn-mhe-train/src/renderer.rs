@@ -27,6 +27,12 @@ impl EpochLineRenderer {
         Self::default()
     }
 
+    /// A new split (training, validation or a test) starts: forget the last one's values.
+    fn begin(&mut self, split: &str) {
+        self.split = split.to_string();
+        self.values.clear();
+    }
+
     fn record(&mut self, state: MetricState) {
         if let MetricState::Numeric(entry, Some(value)) = state
             && let Some(name) = self.names.get(&entry.metric_id)
@@ -85,8 +91,7 @@ impl TrainingProgressLogger for EpochLineRenderer {
     }
 
     fn start_split(&mut self, split: &str, _total_items: usize) {
-        self.split = split.to_string();
-        self.values.clear();
+        self.begin(split);
     }
 
     fn update_split(&mut self, _items_processed: usize) {}
@@ -104,8 +109,7 @@ impl EvaluationProgressLogger for EpochLineRenderer {
     fn start_global_progress(&mut self, _total_tests: usize) {}
 
     fn start_test(&mut self, name: &str, _total_items: usize) {
-        self.split = name.to_string();
-        self.values.clear();
+        self.begin(name);
     }
 
     fn update_test_progress(&mut self, _items_processed: usize) {}
