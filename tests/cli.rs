@@ -156,7 +156,7 @@ fn bad_input_exits_with_code_two_and_a_message() {
             "not a valid .npy",
         ),
         (
-            vec!["energy", "--weights", zero.to_str().unwrap()],
+            vec!["energy", "--weights", zero.to_str().unwrap(), "--strict"],
             "neuron 1 is zero",
         ),
         (
@@ -174,6 +174,48 @@ fn bad_input_exits_with_code_two_and_a_message() {
         assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
         assert!(stderr.contains(message), "{args:?}: {stderr}");
     }
+}
+
+#[test]
+fn pruned_layers_get_the_eps_regularized_energy_with_a_warning() {
+    // Neuron 1 is zero (pruned) and neuron 2 repeats neuron 0's direction.
+    let rows: [[f64; 2]; 4] = [[1.0, 0.0], [0.0, 0.0], [2.0, 0.0], [0.6, 0.8]];
+    let pruned = temp("pruned.npy");
+    write_npy(&pruned, &[4, 2], rows.iter().flatten().copied());
+    let output = mhe(&["energy", "--weights", pruned.to_str().unwrap(), "--s", "2"]);
+    let warning = String::from_utf8_lossy(&output.stderr).to_string();
+    let energy: f64 = stdout(&output).trim().parse().unwrap();
+    assert!(warning.contains("neuron 1 is zero"), "{warning}");
+    assert!(
+        warning.contains("neurons 0 and 2 point in the same direction"),
+        "{warning}"
+    );
+    assert_eq!(warning.lines().count(), 3, "{warning}");
+
+    // The released code's energy in float64: u = w / sqrt(|w|^2 + eps), f = 1 / (2 - 2 c).
+    let eps = 1e-4;
+    let unit: Vec<[f64; 2]> = rows
+        .iter()
+        .map(|w| {
+            let scale = (w[0] * w[0] + w[1] * w[1] + eps).sqrt();
+            [w[0] / scale, w[1] / scale]
+        })
+        .collect();
+    let mut sum = 0.0;
+    for i in 0..4 {
+        for j in i + 1..4 {
+            let c = unit[i][0] * unit[j][0] + unit[i][1] * unit[j][1];
+            sum += 1.0 / (2.0 - 2.0 * c);
+        }
+    }
+    assert_close(energy, sum / 6.0, 1e-4, "pruned layer energy");
+
+    let strict = mhe(&["energy", "--weights", pruned.to_str().unwrap(), "--strict"]);
+    assert_eq!(strict.status.code(), Some(2));
+    let nan = temp("nan.npy");
+    write_npy(&nan, &[2, 2], [1.0, f64::NAN, 0.0, 1.0]);
+    let refused = mhe(&["energy", "--weights", nan.to_str().unwrap()]);
+    assert_eq!(refused.status.code(), Some(2));
 }
 
 #[test]
@@ -227,43 +269,102 @@ fn epochs_of(results: &serde_json::Value) -> Vec<u64> {
         .collect()
 }
 
-#[test]
-fn train_killed_mid_run_resumes_with_every_epoch_once() {
-    let run = temp("killed-run");
-    std::fs::remove_dir_all(&run).ok();
-    let run_arg = run.to_str().unwrap();
+/// Starts `mhe ARGS`, waits until `file` exists, and kills it there. Asserts that the process
+/// was still running when killed.
+fn kill_once_written(args: &[&str], file: &std::path::Path) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_mhe"))
-        .args([
-            "train",
-            "--epochs",
-            "4",
-            "--train-limit",
-            "1500",
-            "--out",
-            run_arg,
-        ])
+        .args(args)
         .stdout(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    let first_checkpoint = ["model", "optim", "scheduler"]
-        .map(|name| run.join("checkpoint").join(format!("{name}-1.bpk")));
-    while !first_checkpoint.iter().all(|path| path.is_file()) {
-        if child.try_wait().unwrap().is_some() {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(2));
+    while !file.is_file() {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "mhe ended before writing {}",
+            file.display()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(1));
     }
-    child.kill().ok();
-    child.wait().unwrap();
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "mhe ended before the kill"
+    );
+    child.kill().unwrap();
+    assert!(!child.wait().unwrap().success());
+}
 
-    let output = mhe(&["train", "--resume", run_arg]);
-    let printed = stdout(&output);
+/// Every per-epoch field but the wall time.
+fn curves_of(results: &serde_json::Value) -> Vec<serde_json::Value> {
+    results["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            let mut e = e.clone();
+            e.as_object_mut().unwrap().remove("seconds");
+            e
+        })
+        .collect()
+}
+
+#[test]
+fn train_killed_twice_and_resumed_ends_like_the_run_left_alone() {
+    let job = [
+        "train",
+        "--model",
+        "mlp",
+        "--width",
+        "0.5",
+        "--epochs",
+        "4",
+        "--train-limit",
+        "1200",
+        "--seed",
+        "3",
+    ];
+    let alone = temp("alone-run");
+    let killed = temp("killed-run");
+    for run in [&alone, &killed] {
+        std::fs::remove_dir_all(run).ok();
+    }
+    let with_out = |run: &PathBuf| {
+        let mut args = job.to_vec();
+        args.extend(["--out", run.to_str().unwrap()]);
+        args.into_iter().map(String::from).collect::<Vec<_>>()
+    };
+    stdout(&mhe(&with_out(&alone)
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()));
+
+    let checkpoint = |epoch: usize| killed.join("checkpoint").join(format!("optim-{epoch}.bpk"));
+    let killed_args = with_out(&killed);
+    let resume_args = ["train", "--resume", killed.to_str().unwrap()];
+    // Killed during epoch 2 (epoch 1's checkpoint just saved), resumed, killed again at the
+    // end of epoch 3, resumed to the end.
+    kill_once_written(
+        &killed_args.iter().map(String::as_str).collect::<Vec<_>>(),
+        &checkpoint(1),
+    );
+    kill_once_written(&resume_args, &checkpoint(3));
+    assert!(!killed.join("results.json").exists());
+    let printed = stdout(&mhe(&resume_args));
     assert!(printed.contains("test accuracy"), "{printed}");
-    let results = results_json(&run);
+
+    let (expected, results) = (results_json(&alone), results_json(&killed));
     assert_eq!(epochs_of(&results), [1, 2, 3, 4]);
-    let accuracy = results["test_accuracy"].as_f64().unwrap();
-    assert!((0.5..=1.0).contains(&accuracy), "{accuracy}");
-    assert_eq!(results["per_class_accuracy"].as_array().unwrap().len(), 10);
+    assert_eq!(curves_of(&results), curves_of(&expected));
+    for field in [
+        "test_accuracy",
+        "test_loss",
+        "per_class_accuracy",
+        "layers",
+        "weights_digest",
+    ] {
+        assert_eq!(results[field], expected[field], "{field}");
+    }
+    let predictions = |run: &PathBuf| std::fs::read(run.join("predictions.json")).unwrap();
+    assert_eq!(predictions(&killed), predictions(&alone));
 }
 
 #[test]

@@ -7,7 +7,11 @@ use burn::tensor::Device;
 use burn_mhe::{Convention, EnergyConfig, Reduction};
 use support::*;
 
-/// Golden energies from the reference: `(power, mhe, half_mhe)`.
+/// Golden energies `(power, mhe, half_mhe)`: the table "Golden values (official formula,
+/// float64)" of `shared/mhe-reference.md`, the released TensorFlow code's energy of
+/// `W[k, n] = sin(0.37 (4k + n) + 0.1)` (18 x 4, column `n` is neuron `n`), mean over pairs,
+/// eps = 1e-4, computed in float64 by the reference's authors. To regenerate: evaluate the
+/// formulas of that file's section 1 on this input in float64 (numpy is enough).
 const GOLDEN: [(&str, f64, f64); 6] = [
     ("0", 1.1797757043, -0.2348418497),
     ("1", 1.9602908102, 1.1394912824),

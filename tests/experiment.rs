@@ -14,15 +14,11 @@ fn out(name: &str) -> PathBuf {
 }
 
 fn tiny(name: ExperimentName) -> ExperimentConfig {
-    ExperimentConfig {
-        name,
-        dataset: DatasetChoice::MnistSubset,
-        data_dir: None,
-        seeds: 1,
-        epochs: 1,
-        train_limit: Some(200),
-        valid_fraction: 0.04,
-    }
+    ExperimentConfig::new(name, DatasetChoice::MnistSubset)
+        .with_seeds(1)
+        .with_epochs(1)
+        .with_train_limit(Some(200))
+        .with_valid_fraction(0.04)
 }
 
 fn assert_image(path: &Path) {
@@ -69,9 +65,89 @@ fn smoke(name: ExperimentName, settings: usize, figures: &[&str]) {
     assert!(markdown.contains("| baseline"), "{markdown}");
     assert!(!markdown.contains("NaN"), "{markdown}");
 
-    // Rerunning reuses the finished runs: the same numbers, no training.
+    // Rerunning reuses the finished runs: the same numbers, no training; also from the files
+    // a commit keeps (results, predictions, history, figure data), as on a fresh clone.
     let again = run_experiment(&tiny(name), &dir, &Device::flex()).unwrap();
     assert_eq!(again.settings, summary.settings);
+    keep_only_committed_files(&dir.join("runs"));
+    let cloned = run_experiment(&tiny(name), &dir, &Device::flex()).unwrap();
+    assert_eq!(cloned.settings, summary.settings);
+    assert_eq!(
+        markdown,
+        std::fs::read_to_string(dir.join("summary.md")).unwrap()
+    );
+}
+
+/// Deletes what `.gitignore` keeps out of git in each run folder: checkpoints and burn's
+/// metric logs.
+fn keep_only_committed_files(runs: &Path) {
+    for run in std::fs::read_dir(runs).unwrap() {
+        let run = run.unwrap().path();
+        for entry in std::fs::read_dir(&run).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_str().unwrap().to_string();
+            let kept = [
+                "config.json",
+                "results.json",
+                "predictions.json",
+                "figure-data.json",
+            ];
+            if name == "history" || kept.contains(&name.as_str()) {
+                continue;
+            }
+            match path.is_dir() {
+                true => std::fs::remove_dir_all(&path).unwrap(),
+                false => std::fs::remove_file(&path).unwrap(),
+            }
+        }
+        assert!(!run.join("checkpoint").exists());
+    }
+}
+
+#[test]
+fn configurations_are_compared_with_their_baseline_seed_by_seed() {
+    let dir = out("paired");
+    let config = tiny(ExperimentName::Imbalance).with_seeds(2);
+    let summary = run_experiment(&config, &dir, &Device::flex()).unwrap();
+    let [plane_baseline, plane_mhe, baseline, mhe] = &summary.settings[..] else {
+        panic!("four settings")
+    };
+    assert!(baseline.vs_baseline.is_none() && plane_baseline.vs_baseline.is_none());
+    assert_eq!(
+        plane_mhe.vs_baseline.as_ref().unwrap().baseline,
+        "baseline 2-d"
+    );
+    let paired = mhe.vs_baseline.as_ref().unwrap();
+    assert_eq!(paired.baseline, "baseline");
+    let results = |label: &str, seed: usize| -> serde_json::Value {
+        let file = dir.join(format!("runs/{label}-seed{seed}/results.json"));
+        serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap()
+    };
+    let test_items = 500.0;
+    for seed in 0..2 {
+        let accuracy = |label| results(label, seed)["test_accuracy"].as_f64().unwrap();
+        let difference = accuracy("output_mhe") - accuracy("baseline");
+        assert!((paired.differences[seed] - difference).abs() < 1e-12);
+        // The items only one model gets right account for the whole accuracy difference.
+        let m = paired.mcnemar[seed];
+        let net = m.only_this as f64 - m.only_baseline as f64;
+        assert!(
+            (net - difference * test_items).abs() < 1e-6,
+            "{m:?} {difference}"
+        );
+        assert!((0.0..=1.0).contains(&m.p_value));
+    }
+    let mean = (paired.differences[0] + paired.differences[1]) / 2.0;
+    assert!((paired.mean_difference - mean).abs() < 1e-12);
+    let rare = mhe.rare_class.as_ref().unwrap();
+    assert_eq!(rare.class, 0);
+    assert!(rare.nearest_neuron_deg.mean > 0.0 && rare.nearest_neuron_deg.mean <= 180.0);
+    let markdown = std::fs::read_to_string(dir.join("summary.md")).unwrap();
+    assert!(
+        markdown.contains("## Against the baseline, paired by seed"),
+        "{markdown}"
+    );
+    assert!(markdown.contains("## The rare class"), "{markdown}");
 }
 
 #[test]
@@ -102,7 +178,7 @@ fn imbalance_smoke() {
     let dir = out("imbalance-classes");
     smoke(
         ExperimentName::Imbalance,
-        2,
+        4,
         &["curves", "angles", "imbalance"],
     );
     // Class 0 keeps 2% of its training items; the test split keeps all of them.
@@ -117,10 +193,7 @@ fn imbalance_smoke() {
 fn a_folder_of_another_sweep_is_refused() {
     let dir = out("mismatch");
     run_experiment(&tiny(ExperimentName::Imbalance), &dir, &Device::flex()).unwrap();
-    let longer = ExperimentConfig {
-        epochs: 2,
-        ..tiny(ExperimentName::Imbalance)
-    };
+    let longer = tiny(ExperimentName::Imbalance).with_epochs(2);
     let error = run_experiment(&longer, &dir, &Device::flex()).unwrap_err();
     assert!(
         error.to_string().contains("another configuration"),

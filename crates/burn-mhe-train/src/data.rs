@@ -189,11 +189,11 @@ impl DataSplits {
         let (valid_order, train_order) = order.split_at(valid_count);
         let valid = train_files.pick(valid_order.iter().copied());
         let mut train = train_files.pick(train_order.iter().copied());
+        if let Some(limit) = plan.train_limit {
+            train = stratified_sample(&train, limit);
+        }
         if let Some(imbalance) = plan.imbalance {
             train = thin_out(&train, imbalance);
-        }
-        if let Some(limit) = plan.train_limit {
-            train = train.pick(0..limit.min(train.len()));
         }
         Ok(Self { train, valid, test })
     }
@@ -217,6 +217,34 @@ fn load_pair(folder: &Path, split: &str, subfolder: &str) -> Result<IdxDataset, 
     )?)
 }
 
+/// At most `limit` items of `split` with its class proportions: each class keeps its share of
+/// `limit` (largest remainders round the shares to whole items), taken from the front of the
+/// split (already shuffled), in split order.
+fn stratified_sample(split: &Subset, limit: usize) -> Subset {
+    let labels = split.labels();
+    if limit >= labels.len() {
+        return split.clone();
+    }
+    let mut counts = [0usize; CLASSES];
+    labels.iter().for_each(|&l| counts[l] += 1);
+    let exact = counts.map(|c| c as f64 * limit as f64 / labels.len() as f64);
+    let mut quota = exact.map(|share| share.floor() as usize);
+    let mut by_remainder: Vec<usize> = (0..CLASSES).collect();
+    by_remainder.sort_by(|&a, &b| {
+        let remainder = |c: usize| exact[c] - quota[c] as f64;
+        remainder(b).total_cmp(&remainder(a)).then(a.cmp(&b))
+    });
+    let missing = limit - quota.iter().sum::<usize>();
+    by_remainder[..missing].iter().for_each(|&c| quota[c] += 1);
+    let positions = (0..labels.len()).filter(|&p| {
+        let class = labels[p];
+        let take = quota[class] > 0;
+        quota[class] = quota[class].saturating_sub(1);
+        take
+    });
+    split.pick(positions)
+}
+
 /// Keeps the first `round(fraction * count)` items of the imbalanced class (the split is
 /// already shuffled), and every item of the other classes.
 fn thin_out(train: &Subset, imbalance: Imbalance) -> Subset {
@@ -237,13 +265,7 @@ fn thin_out(train: &Subset, imbalance: Imbalance) -> Subset {
 /// A permutation of `0..len` from `seed` (Fisher-Yates over SplitMix64).
 pub fn permutation(len: usize, seed: u64) -> Vec<usize> {
     let mut state = seed;
-    let mut next = || {
-        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    };
+    let mut next = || burn_mhe::split_mix64(&mut state);
     let mut order: Vec<usize> = (0..len).collect();
     for i in (1..len).rev() {
         order.swap(i, (next() % (i as u64 + 1)) as usize);
@@ -302,6 +324,36 @@ mod tests {
         }
         assert_eq!(thinned.test.labels(), full.test.labels());
         assert_eq!(thinned.valid.labels(), full.valid.labels());
+    }
+
+    #[test]
+    fn the_limit_samples_every_class_before_the_imbalance_thins_one() {
+        let count = |s: &Subset, c| s.labels().iter().filter(|&&l| l == c).count();
+        let full = subset();
+        let plan = |limit, imbalance: Option<&str>| SplitPlan {
+            valid_fraction: 0.1,
+            train_limit: Some(limit),
+            imbalance: imbalance.map(|i| i.parse().unwrap()),
+            seed: 7,
+        };
+        let limited = DataSplits::load(Path::new(MNIST_SUBSET_DIR), &plan(900, None)).unwrap();
+        assert_eq!(limited.train.len(), 900);
+        // 900 of 2250 is 40% of every class, up to one item of rounding.
+        for class in 0..CLASSES {
+            let share = 0.4 * count(&full.train, class) as f64;
+            assert!((count(&limited.train, class) as f64 - share).abs() < 1.0);
+        }
+        let both =
+            DataSplits::load(Path::new(MNIST_SUBSET_DIR), &plan(900, Some("0:0.1"))).unwrap();
+        let zeros = count(&limited.train, 0);
+        assert_eq!(count(&both.train, 0), (0.1 * zeros as f64).round() as usize);
+        assert_eq!(both.train.len(), 900 - zeros + count(&both.train, 0));
+        for class in 1..CLASSES {
+            assert_eq!(count(&both.train, class), count(&limited.train, class));
+        }
+        // A limit above the split's size keeps the whole split in its order.
+        let all = DataSplits::load(Path::new(MNIST_SUBSET_DIR), &plan(5000, None)).unwrap();
+        assert_eq!(all.train.indices, full.train.indices);
     }
 
     #[test]

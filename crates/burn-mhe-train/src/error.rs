@@ -47,7 +47,7 @@ pub enum TrainError {
 
 impl TrainError {
     /// An [`Io`](Self::Io) error about `path`.
-    pub(crate) fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Self {
+    pub fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Self {
         let path = path.into();
         move |source| Self::Io { path, source }
     }

@@ -2,6 +2,7 @@
 
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::tensor::Device;
+use serde::{Deserialize, Serialize};
 
 use crate::batcher::ImageBatcher;
 use crate::classifier::Classifier;
@@ -17,6 +18,29 @@ pub struct TestScores {
     pub loss: f64,
     /// Accuracy on the items of each class; `None` for a class without items.
     pub per_class: Vec<Option<f64>>,
+    /// Each item's label and predicted class, in split order.
+    pub predictions: Predictions,
+}
+
+/// Each test item's label and the class a model predicted for it, in split order: what
+/// McNemar's test compares between two runs. Saved as `predictions.json` in a run folder.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Predictions {
+    /// The true classes.
+    pub labels: Vec<usize>,
+    /// The predicted classes.
+    pub predicted: Vec<usize>,
+}
+
+impl Predictions {
+    /// Whether each item was classified correctly.
+    pub fn correct(&self) -> Vec<bool> {
+        self.labels
+            .iter()
+            .zip(&self.predicted)
+            .map(|(l, p)| l == p)
+            .collect()
+    }
 }
 
 /// Scores `model` on every item of `split`, `batch_size` items at a time, on `device` (its
@@ -35,6 +59,7 @@ pub fn evaluate(
     let loss_fn = CrossEntropyLossConfig::new().init(&device);
     let (mut correct, mut total) = (vec![0usize; classes], vec![0usize; classes]);
     let mut loss_sum = 0.0;
+    let mut predictions = Predictions::default();
     for batch in batcher.batches(split, batch_size, &device) {
         let count = batch.targets.dims()[0];
         let logits = model.logits(batch.inputs);
@@ -57,6 +82,8 @@ pub fn evaluate(
         {
             total[t as usize] += 1;
             correct[t as usize] += usize::from(p == t);
+            predictions.labels.push(t as usize);
+            predictions.predicted.push(p as usize);
         }
     }
     let items: usize = total.iter().sum();
@@ -68,5 +95,6 @@ pub fn evaluate(
             .zip(&total)
             .map(|(&c, &t)| (t > 0).then(|| c as f64 / t as f64))
             .collect(),
+        predictions,
     }
 }

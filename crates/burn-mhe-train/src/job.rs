@@ -3,6 +3,7 @@
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use burn::config::Config;
@@ -10,10 +11,11 @@ use burn::data::dataloader::DataLoaderBuilder;
 use burn::data::dataset::Dataset;
 use burn::grad_clipping::GradientClippingConfig;
 use burn::lr_scheduler::step::StepLrSchedulerConfig;
+use burn::module::{Module, ModuleVisitor, Param};
 use burn::optim::decay::WeightDecayConfig;
 use burn::optim::momentum::MomentumConfig;
 use burn::optim::{AdamConfig, ModuleOptimizer, SgdConfig};
-use burn::tensor::Device;
+use burn::tensor::{Device, Tensor};
 use burn::train::checkpoint::KeepLastNCheckpoints;
 use burn::train::logger::FileMetricLogger;
 use burn::train::metric::{AccuracyMetric, LossMetric};
@@ -26,10 +28,11 @@ use crate::checkpoint::{AtomicFileCheckpointer, checkpoint_complete};
 use crate::classifier::MheClassifier;
 use crate::data::{DataSplits, DatasetChoice, Imbalance, SplitPlan};
 use crate::error::TrainError;
-use crate::evaluate::{TestScores, evaluate};
+use crate::evaluate::{Predictions, TestScores, evaluate};
 use crate::history::{
     EpochRecord, HistoryLogger, forget_after, read_history, recorded_epochs, write_atomically,
 };
+use crate::loader::EpochOrderLoader;
 use crate::metric::EnergyMetric;
 use crate::model::{ImageClassifier, ImageClassifierConfig};
 use crate::renderer::EpochLineRenderer;
@@ -225,6 +228,14 @@ pub struct TrainResults {
     pub output_energy: f64,
     /// Every regularized layer at the end: energy and pairwise angles.
     pub layers: Vec<LayerReport>,
+    /// For each class, the angle in degrees from its classifier neuron to the nearest other
+    /// class's neuron at the end.
+    #[serde(default)]
+    pub classifier_nearest_angles: Vec<f64>,
+    /// [`weights_digest`](crate::weights_digest) of the final model: equal digests, equal
+    /// weights.
+    #[serde(default)]
+    pub weights_digest: String,
     /// Training wall time, summed over epochs (and over resumed runs).
     pub wall_seconds: f64,
 }
@@ -270,15 +281,29 @@ impl RunFolder {
             .unwrap_or(0)
     }
 
+    /// `predictions.json`: each test item's label and predicted class.
+    pub fn predictions(&self) -> PathBuf {
+        self.root.join("predictions.json")
+    }
+
     /// Reads `results.json`.
     pub fn read_results(&self) -> Result<TrainResults, TrainError> {
-        let path = self.results();
-        let text = std::fs::read_to_string(&path).map_err(TrainError::io(&path))?;
-        serde_json::from_str(&text).map_err(|e| TrainError::CorruptRunFile {
-            path,
-            message: e.to_string(),
-        })
+        read_json(&self.results())
     }
+
+    /// Reads `predictions.json`.
+    pub fn read_predictions(&self) -> Result<Predictions, TrainError> {
+        read_json(&self.predictions())
+    }
+}
+
+/// Reads a JSON file of a run folder; a file that does not parse is a corrupt run file.
+pub(crate) fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, TrainError> {
+    let text = std::fs::read_to_string(path).map_err(TrainError::io(path))?;
+    serde_json::from_str(&text).map_err(|e| TrainError::CorruptRunFile {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })
 }
 
 /// A finished run: what `results.json` holds and the trained model (in inference mode).
@@ -286,6 +311,8 @@ impl RunFolder {
 pub struct TrainedRun {
     /// The results written to `results.json`.
     pub results: TrainResults,
+    /// The test predictions written to `predictions.json`.
+    pub predictions: Predictions,
     /// The model after the last epoch, without autodiff.
     pub model: MheClassifier<ImageClassifier>,
     /// The data it was trained, validated and tested on.
@@ -366,8 +393,7 @@ fn fit(
     done: usize,
     device: &Device,
 ) -> Result<TrainedRun, TrainError> {
-    device.seed(config.seed);
-    let model = config.model.init(&device.clone().autodiff());
+    let model = seeded_init(config, device);
     let mhe = config.regularizer()?;
     mhe.check(&model)?;
     let model = match config.mhe {
@@ -377,10 +403,18 @@ fn fit(
     let batcher = ImageBatcher {
         shape: config.model.image,
     };
-    let train_loader = DataLoaderBuilder::new(batcher)
-        .batch_size(config.batch_size)
-        .shuffle(config.seed)
-        .build(splits.train.clone());
+    // Epoch k's order depends on the seed and k alone: a resumed run trains on the batches the
+    // uninterrupted run would have.
+    let train_loader = Arc::new(
+        EpochOrderLoader::new(
+            Arc::new(splits.train.clone()),
+            Arc::new(batcher),
+            config.batch_size,
+            config.seed,
+            device.clone(),
+        )
+        .starting_after(done),
+    );
     let valid_loader = DataLoaderBuilder::new(batcher)
         .batch_size(config.batch_size)
         .build(splits.valid.clone());
@@ -421,15 +455,42 @@ fn fit(
 
     let model = result.model;
     let history = read_history(run.root(), config.epochs)?;
-    let scores = evaluate(&model.model, &splits.test, config.batch_size, device);
+    let mut scores = evaluate(&model.model, &splits.test, config.batch_size, device);
+    let predictions = std::mem::take(&mut scores.predictions);
+    // Predictions first: a results.json always has its predictions beside it.
+    let json = serde_json::to_string(&predictions).expect("predictions serialize");
+    write_atomically(&run.predictions(), &json)?;
     let results = results(config, &model, &splits, history, scores, device);
     let json = serde_json::to_string_pretty(&results).expect("results serialize");
     write_atomically(&run.results(), &json)?;
     Ok(TrainedRun {
         results,
+        predictions,
         model,
         splits,
     })
+}
+
+/// The model's initial weights from the job's seed. A device's random generator is shared by
+/// every thread of the process, and burn draws a parameter's initial values lazily, at its
+/// first use: seeding and drawing every parameter under one lock keeps two jobs trained at the
+/// same time (tests, sweeps) from taking each other's draws.
+fn seeded_init(config: &TrainJobConfig, device: &Device) -> ImageClassifier {
+    static INIT: Mutex<()> = Mutex::new(());
+    let _only_one = INIT.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    device.seed(config.seed);
+    let model = config.model.init(&device.clone().autodiff());
+    model.visit(&mut InitializeNow);
+    model
+}
+
+/// Draws the initial values of every lazily initialized float parameter it visits.
+struct InitializeNow;
+
+impl ModuleVisitor for InitializeNow {
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+        param.val();
+    }
 }
 
 fn log_duration(started: Instant) {
@@ -499,6 +560,10 @@ fn results(
         test_accuracy: scores.accuracy,
         test_loss: scores.loss,
         per_class_accuracy: scores.per_class,
+        classifier_nearest_angles: crate::experiment::nearest_angles(
+            model.model.classifier().weight.val().transpose(),
+        ),
+        weights_digest: crate::digest::weights_digest(&model.model),
         hidden_energy: energy(burn_mhe::LayerRole::Hidden),
         output_energy: energy(burn_mhe::LayerRole::Output),
         layers,

@@ -17,6 +17,7 @@ mod batcher;
 mod checkpoint;
 mod classifier;
 mod data;
+mod digest;
 mod download;
 mod error;
 mod evaluate;
@@ -24,6 +25,7 @@ pub mod experiment;
 mod history;
 mod idx;
 mod job;
+mod loader;
 mod metric;
 mod model;
 mod renderer;
@@ -35,12 +37,14 @@ pub use data::{
     CLASSES, DataSplits, DatasetChoice, FASHION_MNIST_DIR, Imbalance, MNIST_SUBSET_DIR, SplitPlan,
     Subset, permutation,
 };
+pub use digest::weights_digest;
 pub use download::download_mnist;
 pub use error::TrainError;
-pub use evaluate::{TestScores, evaluate};
+pub use evaluate::{Predictions, TestScores, evaluate};
 pub use history::{EpochRecord, HistoryLogger, epoch_file};
 pub use idx::{IdxDataset, IdxError, ImageItem};
 pub use job::{MheMode, OptimizerChoice, RunFolder, TrainJobConfig, TrainResults, resume, train};
+pub use loader::EpochOrderLoader;
 pub use metric::{EnergyInput, EnergyMetric, EnergyPart, HIDDEN_ENERGY, OUTPUT_ENERGY};
 pub use model::{Architecture, ConvBlock, ImageClassifier, ImageClassifierConfig};
 pub use renderer::EpochLineRenderer;

@@ -11,7 +11,8 @@
 //! - [`MheRegularizerConfig`] / [`MheRegularizer`]: the weighted energies of every hidden and
 //!   output layer of any burn model, as a loss term.
 //! - [`Neurons`], [`NeuronLayout`]: from burn layer weights to neurons as rows.
-//! - [`check_neurons`], [`AngleStats`]: input checks and spread diagnostics.
+//! - [`check_neurons`], [`degenerate_neurons`], [`AngleStats`]: input checks and spread
+//!   diagnostics.
 //! - [`SphereConfig`]: points on a sphere of minimum energy (Thomson, Riesz, Tammes problems).
 //!
 //! ```
@@ -46,7 +47,7 @@ pub use energy::{HypersphericalEnergy, NORM_FLOOR};
 pub use error::{MheError, Result};
 pub use neurons::{NeuronLayout, Neurons};
 pub use projection::{ProjectionConfig, RandomProjection};
-pub use random::gaussian_values;
+pub use random::{gaussian_values, split_mix64};
 pub use regularizer::{MheRegularizer, MheRegularizerConfig, PenaltyGroupConfig, PenaltyParts};
 pub use report::LayerReport;
 pub use selection::{
@@ -58,4 +59,6 @@ pub use sphere::{HIT_TOLERANCE, SphereConfig, SphereSolution, random_sphere_poin
 #[doc = include_str!("../../../README.md")]
 struct ReadmeDoctests;
 
-pub use validate::{DUPLICATE_TOLERANCE_F32, DUPLICATE_TOLERANCE_F64, check_neurons};
+pub use validate::{
+    DUPLICATE_TOLERANCE_F32, DUPLICATE_TOLERANCE_F64, check_neurons, degenerate_neurons,
+};

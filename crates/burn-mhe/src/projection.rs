@@ -9,8 +9,8 @@ use burn::tensor::{Tensor, TensorData};
 
 use crate::random::gaussian_values;
 
-/// Random projection of the neurons before the energy: `P W` for Gaussian `P` of `dims` rows,
-/// averaged over `count` projections. The defaults are CoMHE's (30 dimensions, 20 projections).
+/// Random projection of the neurons before the energy: `W P` for the neurons `W` as rows
+/// (`[N, d]`) and a Gaussian `P` of shape `[d, dims]`, averaged over `count` projections. The defaults are CoMHE's (30 dimensions, 20 projections).
 #[derive(Config, Debug, PartialEq)]
 pub struct ProjectionConfig {
     /// Dimensions of each projection (`pd`).

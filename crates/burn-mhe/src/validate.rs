@@ -39,16 +39,47 @@ pub fn check_neurons(neurons: &Tensor<2>) -> Result<()> {
             return Err(MheError::ZeroNeuron { index });
         }
     }
-    first_duplicate(neurons).map_or(Ok(()), |(first, second)| {
-        Err(MheError::DuplicateNeurons { first, second })
-    })
+    duplicate_pairs(neurons)
+        .first()
+        .map_or(Ok(()), |&(first, second)| {
+            Err(MheError::DuplicateNeurons { first, second })
+        })
 }
 
-/// The first pair `(i, j)`, `i < j`, of rows with the same direction, if any.
-fn first_duplicate(neurons: &Tensor<2>) -> Option<(usize, usize)> {
+/// Every zero neuron and every neuron with a later twin of the same direction (tolerances as
+/// [`check_neurons`]), in row order: the layers a pruned or sparse network has, where the
+/// energy is still defined through `eps` (the released code's energy stays finite) but the
+/// neurons have no direction of their own. Assumes finite values.
+///
+/// ```
+/// use burn::tensor::{Device, Tensor};
+/// use burn_mhe::{degenerate_neurons, MheError};
+///
+/// let pruned = Tensor::<2>::from_data([[1.0, 0.0], [0.0, 0.0], [2.0, 0.0]], &Device::flex());
+/// assert_eq!(
+///     degenerate_neurons(&pruned),
+///     [MheError::ZeroNeuron { index: 1 }, MheError::DuplicateNeurons { first: 0, second: 2 }]
+/// );
+/// ```
+pub fn degenerate_neurons(neurons: &Tensor<2>) -> Vec<MheError> {
+    let [_, d] = neurons.dims();
+    let values: Vec<f64> = neurons.to_data().iter::<f64>().collect();
+    let zeros = values
+        .chunks_exact(d.max(1))
+        .enumerate()
+        .filter(|(_, row)| row.iter().all(|&x| x == 0.0))
+        .map(|(index, _)| MheError::ZeroNeuron { index });
+    let twins = duplicate_pairs(neurons)
+        .into_iter()
+        .map(|(first, second)| MheError::DuplicateNeurons { first, second });
+    zeros.chain(twins).collect()
+}
+
+/// Each row `i` with a later row `j` of the same direction, paired with its closest such `j`.
+fn duplicate_pairs(neurons: &Tensor<2>) -> Vec<(usize, usize)> {
     let [n, _] = neurons.dims();
     if n < 2 {
-        return None;
+        return Vec::new();
     }
     let tolerance = if neurons.dtype() == DType::F64 {
         DUPLICATE_TOLERANCE_F64
@@ -61,8 +92,10 @@ fn first_duplicate(neurons: &Tensor<2>) -> Option<(usize, usize)> {
     let best: Vec<f64> = best.into_data().iter::<f64>().collect();
     let partner: Vec<i64> = partner.into_data().iter::<i64>().collect();
     best.iter()
-        .position(|&c| c >= 1.0 - tolerance)
-        .map(|i| (i, partner[i] as usize))
+        .enumerate()
+        .filter(|&(_, &c)| c >= 1.0 - tolerance)
+        .map(|(i, _)| (i, partner[i] as usize))
+        .collect()
 }
 
 #[cfg(test)]

@@ -3,7 +3,10 @@
 use std::path::PathBuf;
 
 use burn::tensor::{DType, Tensor, TensorData};
-use burn_mhe::{AngleStats, Convention, Distance, EnergyConfig, Reduction, check_neurons};
+use burn_mhe::{
+    AngleStats, Convention, Distance, EnergyConfig, MheError, Reduction, check_neurons,
+    degenerate_neurons,
+};
 use clap::{Args, ValueEnum};
 
 use crate::cli_error::CliError;
@@ -27,6 +30,10 @@ pub struct EnergyArgs {
     /// Write the gradient (same shape and precision as the weights) to this `.npy` file.
     #[arg(long)]
     pub grad_out: Option<PathBuf>,
+    /// Refuse layers with zero or duplicate neurons (exit code 2) instead of computing their
+    /// eps-regularized energy with a warning.
+    #[arg(long)]
+    pub strict: bool,
 }
 
 /// The energy options shared by the subcommands.
@@ -131,7 +138,19 @@ pub fn run(args: &EnergyArgs) -> Result<String, CliError> {
     };
     let data = TensorData::new(array.values, [n, d]).convert_dtype(dtype);
     let neurons = Tensor::<2>::from_data(data, (&device, dtype));
-    check_neurons(&neurons)?;
+    check_neurons(&neurons).or_else(|error| match error {
+        MheError::ZeroNeuron { .. } | MheError::DuplicateNeurons { .. } if !args.strict => {
+            for problem in degenerate_neurons(&neurons) {
+                eprintln!("warning: {problem}");
+            }
+            eprintln!(
+                "warning: computing the eps-regularized energy of the released code \
+                 (--strict refuses such layers)"
+            );
+            Ok(())
+        }
+        error => Err(error),
+    })?;
 
     let energy = config.init()?;
     let (value, grad) = energy.value_and_grad(neurons.clone());

@@ -35,6 +35,18 @@ pub struct ExperimentArgs {
     /// Share of the training files held out for validation (evaluated every epoch).
     #[arg(long, default_value_t = 0.1)]
     pub valid_fraction: f64,
+    /// Items per batch.
+    #[arg(long, default_value_t = 64)]
+    pub batch_size: usize,
+    /// Divide the learning rate by 10 every this many epochs (default: half the epochs).
+    #[arg(long)]
+    pub lr_step_epochs: Option<usize>,
+    /// `variants`: the energies to run, e.g. `s=0,s=2,a2` (default: s=0,s=1,s=2,a0,a1,a2).
+    #[arg(long, value_delimiter = ',')]
+    pub powers: Vec<String>,
+    /// `width`: the width multipliers, e.g. `0.25,0.5,1` (default: 0.25,0.5,1,2).
+    #[arg(long, value_delimiter = ',')]
+    pub widths: Vec<f64>,
     /// Backend to train on.
     #[arg(long, value_enum, default_value_t = DeviceChoice::Cpu)]
     pub device: DeviceChoice,
@@ -53,27 +65,30 @@ pub enum ExperimentArg {
     Width,
     /// The same at 1, 2, 3 conv layers per stage.
     Depth,
-    /// 98% of class 0 removed; the 2-D feature CNN without and with output-layer MHE.
+    /// 98% of class 0 removed; the 2-D feature CNN and the CNN without and with output-layer
+    /// MHE.
     Imbalance,
 }
 
 /// Runs `mhe experiment` and returns the summary table.
 pub fn run(args: &ExperimentArgs) -> Result<String, CliError> {
     let device = args.device.device().map_err(CliError::Usage)?;
-    let config = ExperimentConfig {
-        name: match args.name {
-            ExperimentArg::Variants => ExperimentName::Variants,
-            ExperimentArg::Width => ExperimentName::Width,
-            ExperimentArg::Depth => ExperimentName::Depth,
-            ExperimentArg::Imbalance => ExperimentName::Imbalance,
-        },
-        dataset: DatasetChoice::from(args.dataset),
-        data_dir: args.data_dir.clone(),
-        seeds: args.seeds,
-        epochs: args.epochs,
-        train_limit: args.train_limit,
-        valid_fraction: args.valid_fraction,
+    let name = match args.name {
+        ExperimentArg::Variants => ExperimentName::Variants,
+        ExperimentArg::Width => ExperimentName::Width,
+        ExperimentArg::Depth => ExperimentName::Depth,
+        ExperimentArg::Imbalance => ExperimentName::Imbalance,
     };
+    let config = ExperimentConfig::new(name, DatasetChoice::from(args.dataset))
+        .with_data_dir(args.data_dir.clone())
+        .with_seeds(args.seeds)
+        .with_epochs(args.epochs)
+        .with_train_limit(args.train_limit)
+        .with_valid_fraction(args.valid_fraction)
+        .with_batch_size(args.batch_size)
+        .with_lr_step_epochs(args.lr_step_epochs)
+        .with_powers(args.powers.clone())
+        .with_widths(args.widths.clone());
     let summary = run_experiment(&config, &args.out, &device)?;
     Ok(format!(
         "{}\nwritten to {}",

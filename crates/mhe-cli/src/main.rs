@@ -8,6 +8,7 @@ mod device;
 mod energy_cmd;
 mod experiment_cmd;
 mod npy;
+mod results_page_cmd;
 mod sphere_cmd;
 mod step_bench;
 mod train_cmd;
@@ -39,6 +40,8 @@ enum Command {
     Train(Box<train_cmd::TrainArgs>),
     /// Reproduce the paper's experiments: sweeps of training runs, summary and figures.
     Experiment(experiment_cmd::ExperimentArgs),
+    /// Regenerate the summary sections of a results page from the experiments' summaries.
+    ResultsPage(results_page_cmd::ResultsPageArgs),
 }
 
 fn main() -> ExitCode {
@@ -51,6 +54,7 @@ fn main() -> ExitCode {
         Command::CrossCheck(args) => cross_check_cmd::run(args),
         Command::Train(args) => train_cmd::run(args),
         Command::Experiment(args) => experiment_cmd::run(args),
+        Command::ResultsPage(args) => results_page_cmd::run(args),
     };
     match result {
         Ok(output) => {

@@ -268,7 +268,7 @@ impl Figure for HistogramFigure {
 }
 
 /// 2-D features of test items, coloured by class, and the classifier neurons as arrows.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct FeaturePanel {
     /// Title above the chart.
     pub title: String,

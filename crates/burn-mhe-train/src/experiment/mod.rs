@@ -1,32 +1,41 @@
 //! The paper's experiments as sweeps of training runs: `mhe experiment <name>`.
 //!
-//! Each configuration runs once per seed into `OUT/runs/<configuration>-seed<k>/` (a folder
-//! that already holds the same run is resumed or reused, so an interrupted sweep continues);
-//! then `OUT/summary.json`, `OUT/summary.md` and the figures (PNG and SVG) are written.
+//! Each configuration runs once per seed into `OUT/runs/<configuration>-seed<k>/`. Seed `k`
+//! fixes the validation split, the initial weights and every epoch's batch order, so the
+//! configurations of a sweep differ only in their regularizer (paired runs). A folder that
+//! already holds the same run is reused (its `results.json` and `predictions.json`, which is all
+//! that needs to be committed) or resumed, so an interrupted sweep continues where it stopped,
+//! also on another machine. Then `OUT/summary.json`, `OUT/summary.md` and the figures (PNG and
+//! SVG) are written.
 
 mod figures;
+mod page;
+mod paired;
 mod plan;
 mod summary;
 
 use std::path::{Path, PathBuf};
-use std::time::Instant;
 
 use burn::data::dataset::Dataset;
 use burn::tensor::{Device, Tensor};
 use burn_mhe::LayerRole;
+use serde::{Deserialize, Serialize};
 
 pub use figures::{
     FeatureFigure, FeaturePanel, Figure, HistogramFigure, HistogramPanel, LineFigure, LinePanel,
     Series, angle_histogram, save,
 };
+pub use page::render_page;
+pub use paired::{McNemar, PairedComparison, TTest, wilcoxon_signed_rank};
 pub use plan::{ExperimentConfig, ExperimentName, Setting, mode_name, slug};
 pub use summary::{ExperimentSummary, SettingSummary, Stat};
 
 use crate::batcher::ImageBatcher;
 use crate::data::Subset;
 use crate::error::TrainError;
+use crate::evaluate::Predictions;
 use crate::history::write_atomically;
-use crate::job::{MheMode, RunFolder, TrainResults, TrainedRun, resume, train};
+use crate::job::{MheMode, RunFolder, TrainJobConfig, TrainResults, TrainedRun, read_json};
 
 /// The headline configurations drawn in the curves and angle figures.
 fn headline(setting: &Setting, name: ExperimentName) -> bool {
@@ -40,7 +49,9 @@ fn headline(setting: &Setting, name: ExperimentName) -> bool {
     }
 }
 
-/// What the figures need of a configuration's first seed.
+/// What the figures need of a configuration's first seed; saved as `figure-data.json` in its
+/// run folder so that a sweep reusing committed runs draws the same figures without the model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct Sample {
     label: String,
     /// Pairwise angles of the last conv layer and of the classifier, in degrees.
@@ -48,6 +59,13 @@ struct Sample {
     classifier_angles: Vec<f64>,
     /// The 2-D features of the test split and the classifier neurons (2-D models only).
     features: Option<FeaturePanel>,
+}
+
+/// One finished run of a sweep.
+struct FinishedRun {
+    results: TrainResults,
+    predictions: Predictions,
+    sample: Option<Sample>,
 }
 
 /// Runs every configuration of `config` for every seed on `device` into `out`, and writes the
@@ -62,17 +80,14 @@ pub fn run_experiment(
             "seeds and epochs must be at least 1".into(),
         ));
     }
+    config.check().map_err(TrainError::InvalidConfig)?;
     config.dataset.folder(config.data_dir.as_deref())?;
     let settings = config.settings();
     for setting in &settings {
         setting.job.check()?;
     }
-    let started = Instant::now();
     let total = settings.len() * config.seeds;
-    let mut summaries = Vec::new();
-    let mut samples = Vec::new();
-    let mut histories: Vec<(String, Vec<TrainResults>)> = Vec::new();
-    let mut split_sizes = [0; 3];
+    let mut finished: Vec<Vec<FinishedRun>> = Vec::new();
     for (index, setting) in settings.iter().enumerate() {
         let mut runs = Vec::new();
         for seed in 0..config.seeds {
@@ -81,40 +96,62 @@ pub fn run_experiment(
                 out.join("runs")
                     .join(format!("{}-seed{seed}", slug(&setting.label))),
             );
-            let trained = train_or_continue(&job, &run, device)?;
+            let wants_sample = seed == 0 && headline(setting, config.name);
+            let outcome = run_or_reuse(&job, &run, &setting.label, wants_sample, device)?;
             let done = index * config.seeds + seed + 1;
             println!(
                 "[{done}/{total}] {} seed {seed}: test accuracy {:.4}, {:.1} s",
-                setting.label, trained.results.test_accuracy, trained.results.wall_seconds
+                setting.label, outcome.results.test_accuracy, outcome.results.wall_seconds
             );
-            if seed == 0 && headline(setting, config.name) {
-                samples.push(sample(&setting.label, &trained, &job, device)?);
-            }
-            split_sizes = trained.results.split_sizes;
-            runs.push(trained.results);
+            runs.push(outcome);
         }
-        summaries.push(SettingSummary::of(
-            &setting.label,
-            setting.mhe,
-            setting.x,
-            &runs,
-        ));
-        if headline(setting, config.name) {
-            histories.push((setting.label.clone(), runs));
-        }
+        finished.push(runs);
     }
+    let summaries: Vec<SettingSummary> = settings
+        .iter()
+        .zip(&finished)
+        .map(|(setting, runs)| {
+            let results: Vec<TrainResults> = runs.iter().map(|r| r.results.clone()).collect();
+            let baseline = baseline_of(setting, &settings).map(|b| {
+                let scores = |runs: &[FinishedRun]| -> Vec<(f64, Vec<bool>)> {
+                    runs.iter()
+                        .map(|r| (r.results.test_accuracy, r.predictions.correct()))
+                        .collect()
+                };
+                PairedComparison::of(&settings[b].label, &scores(runs), &scores(&finished[b]))
+            });
+            SettingSummary::of(setting, &results, baseline)
+        })
+        .collect();
+    let histories: Vec<(String, Vec<TrainResults>)> = settings
+        .iter()
+        .zip(&finished)
+        .filter(|(setting, _)| headline(setting, config.name))
+        .map(|(setting, runs)| {
+            let results = runs.iter().map(|r| r.results.clone()).collect();
+            (setting.label.clone(), results)
+        })
+        .collect();
+    let samples: Vec<Sample> = finished
+        .iter()
+        .filter_map(|runs| runs[0].sample.clone())
+        .collect();
     let figures = draw_figures(config, out, &summaries, &histories, &samples)?;
     let summary = ExperimentSummary {
         config: config.clone(),
         device: format!("{device:?}"),
-        split_sizes,
+        split_sizes: finished[0][0].results.split_sizes,
         settings: summaries,
         figures: figures
             .iter()
             .filter_map(|p| p.strip_prefix(out).ok())
             .map(|p| p.display().to_string())
             .collect(),
-        wall_seconds: started.elapsed().as_secs_f64(),
+        wall_seconds: finished
+            .iter()
+            .flatten()
+            .map(|run| run.results.wall_seconds)
+            .sum(),
     };
     let json = serde_json::to_string_pretty(&summary).expect("summaries serialize");
     write_atomically(&out.join("summary.json"), &json)?;
@@ -122,26 +159,72 @@ pub fn run_experiment(
     Ok(summary)
 }
 
-/// Trains a new run, or resumes / re-reads one that `run` already holds for the same job.
-fn train_or_continue(
-    job: &crate::job::TrainJobConfig,
+/// The index of the baseline `setting` is compared with: the configuration without MHE of the
+/// same architecture at the same width or depth. `None` for a baseline itself.
+fn baseline_of(setting: &Setting, settings: &[Setting]) -> Option<usize> {
+    if setting.mhe == MheMode::None {
+        return None;
+    }
+    settings.iter().position(|s| {
+        s.mhe == MheMode::None
+            && s.x == setting.x
+            && s.job.model.architecture == setting.job.model.architecture
+    })
+}
+
+/// The file of a run's figure data.
+fn sample_file(run: &RunFolder) -> PathBuf {
+    run.root().join("figure-data.json")
+}
+
+/// Reuses the finished run in `run` (its `results.json`, `predictions.json` and figure data),
+/// or trains, resumes and finishes it. A folder holding another configuration is an error.
+fn run_or_reuse(
+    job: &TrainJobConfig,
     run: &RunFolder,
+    label: &str,
+    wants_sample: bool,
     device: &Device,
-) -> Result<TrainedRun, TrainError> {
-    if !run.config().exists() {
-        return train(job, run, device);
+) -> Result<FinishedRun, TrainError> {
+    if run.config().exists() {
+        let saved: serde_json::Value = read_json(&run.config())?;
+        if saved != serde_json::to_value(job).expect("configurations serialize") {
+            return Err(TrainError::InvalidConfig(format!(
+                "{} holds a run of another configuration: choose another output folder",
+                run.root().display()
+            )));
+        }
+        let has_sample = !wants_sample || sample_file(run).is_file();
+        if run.results().is_file() && run.predictions().is_file() && has_sample {
+            let sample = match wants_sample {
+                true => Some(read_json(&sample_file(run))?),
+                false => None,
+            };
+            return Ok(FinishedRun {
+                results: run.read_results()?,
+                predictions: run.read_predictions()?,
+                sample,
+            });
+        }
     }
-    let saved: serde_json::Value = std::fs::read_to_string(run.config())
-        .ok()
-        .and_then(|text| serde_json::from_str(&text).ok())
-        .unwrap_or_default();
-    if saved != serde_json::to_value(job).expect("configurations serialize") {
-        return Err(TrainError::InvalidConfig(format!(
-            "{} holds a run of another configuration: choose another output folder",
-            run.root().display()
-        )));
-    }
-    resume(run, device)
+    let trained = match run.config().exists() {
+        true => crate::job::resume(run, device)?,
+        false => crate::job::train(job, run, device)?,
+    };
+    let sample = match wants_sample {
+        true => {
+            let sample = sample(label, &trained, job, device);
+            let json = serde_json::to_string(&sample).expect("figure data serializes");
+            write_atomically(&sample_file(run), &json)?;
+            Some(sample)
+        }
+        false => None,
+    };
+    Ok(FinishedRun {
+        results: trained.results,
+        predictions: trained.predictions,
+        sample,
+    })
 }
 
 /// The values of a float tensor, row-major, as f64 on the host.
@@ -153,9 +236,9 @@ fn host_values(tensor: Tensor<2>) -> Vec<f64> {
         .expect("a float tensor")
 }
 
-/// Pairwise angles in degrees of the rows of `neurons`.
-pub fn pairwise_angles(neurons: Tensor<2>) -> Vec<f64> {
-    let [n, d] = neurons.dims();
+/// The angle in degrees between every two rows of `neurons` (`[N][N]`, 0 on the diagonal).
+fn angle_matrix(neurons: Tensor<2>) -> Vec<Vec<f64>> {
+    let [_, d] = neurons.dims();
     let values = host_values(neurons);
     let unit: Vec<Vec<f64>> = values
         .chunks(d)
@@ -164,22 +247,47 @@ pub fn pairwise_angles(neurons: Tensor<2>) -> Vec<f64> {
             row.iter().map(|v| v / norm).collect()
         })
         .collect();
-    let mut angles = Vec::with_capacity(n * n.saturating_sub(1) / 2);
-    for i in 0..n {
-        for j in i + 1..n {
-            let cos: f64 = unit[i].iter().zip(&unit[j]).map(|(a, b)| a * b).sum();
-            angles.push(cos.clamp(-1.0, 1.0).acos().to_degrees());
-        }
-    }
-    angles
+    unit.iter()
+        .map(|a| {
+            unit.iter()
+                .map(|b| {
+                    let cos: f64 = a.iter().zip(b).map(|(x, y)| x * y).sum();
+                    cos.clamp(-1.0, 1.0).acos().to_degrees()
+                })
+                .collect()
+        })
+        .collect()
 }
 
-fn sample(
-    label: &str,
-    trained: &TrainedRun,
-    job: &crate::job::TrainJobConfig,
-    device: &Device,
-) -> Result<Sample, TrainError> {
+/// Pairwise angles in degrees of the rows of `neurons`, pairs `i < j` in row order.
+pub fn pairwise_angles(neurons: Tensor<2>) -> Vec<f64> {
+    let matrix = angle_matrix(neurons);
+    matrix
+        .iter()
+        .enumerate()
+        .flat_map(|(i, row)| row[i + 1..].to_vec())
+        .collect()
+}
+
+/// For each row of `neurons`, the angle in degrees to its nearest other row (empty below two
+/// rows).
+pub fn nearest_angles(neurons: Tensor<2>) -> Vec<f64> {
+    let matrix = angle_matrix(neurons);
+    matrix
+        .iter()
+        .enumerate()
+        .filter(|_| matrix.len() > 1)
+        .map(|(i, row)| {
+            row.iter()
+                .enumerate()
+                .filter(|&(j, _)| j != i)
+                .map(|(_, angle)| *angle)
+                .fold(f64::INFINITY, f64::min)
+        })
+        .collect()
+}
+
+fn sample(label: &str, trained: &TrainedRun, job: &TrainJobConfig, device: &Device) -> Sample {
     let model = &trained.model;
     let layers = model.mhe.layers(&model.model);
     let angles_of = |wanted: &dyn Fn(&burn_mhe::SelectedLayer) -> bool| {
@@ -192,22 +300,14 @@ fn sample(
     };
     let conv_angles = angles_of(&|l| l.role == LayerRole::Hidden && l.path.starts_with("convs"));
     let classifier_angles = angles_of(&|l| l.role == LayerRole::Output);
-    let features = if job.model.architecture == crate::model::Architecture::Cnn2d {
-        Some(feature_panel(
-            label,
-            &model.model,
-            &trained.splits.test,
-            device,
-        ))
-    } else {
-        None
-    };
-    Ok(Sample {
+    let features = (job.model.architecture == crate::model::Architecture::Cnn2d)
+        .then(|| feature_panel(label, &model.model, &trained.splits.test, device));
+    Sample {
         label: label.to_string(),
         conv_angles,
         classifier_angles,
         features,
-    })
+    }
 }
 
 /// The 2-D features of every item of `split` and the classifier neurons.
@@ -367,6 +467,11 @@ mod tests {
         let expected = [90.0, 180.0, 90.0];
         for (a, e) in angles.iter().zip(expected) {
             assert!((a - e).abs() < 1e-9, "{angles:?}");
+        }
+        let neurons = Tensor::<2>::from_data([[1.0, 0.0], [1.0, 1.0], [-3.0, 0.0]], &device);
+        let nearest = nearest_angles(neurons);
+        for (a, e) in nearest.iter().zip([45.0, 45.0, 135.0]) {
+            assert!((a - e).abs() < 1e-9, "{nearest:?}");
         }
     }
 }

@@ -1,5 +1,6 @@
 //! Which training runs each experiment sweeps over.
 
+use burn::config::Config;
 use burn_mhe::Distance;
 use serde::{Deserialize, Serialize};
 
@@ -24,22 +25,39 @@ pub enum ExperimentName {
 }
 
 /// The sizes an experiment runs at.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Config, Debug, PartialEq)]
 pub struct ExperimentConfig {
     /// Which experiment.
     pub name: ExperimentName,
     /// The images.
     pub dataset: DatasetChoice,
     /// Their folder (default: the dataset's own place).
+    #[config(default = "None")]
     pub data_dir: Option<String>,
     /// Runs per configuration, seeds `0..seeds`.
+    #[config(default = 3)]
     pub seeds: usize,
     /// Epochs per run.
+    #[config(default = 3)]
     pub epochs: usize,
-    /// Train on at most this many items.
+    /// Train on at most this many items (a class-stratified sample).
+    #[config(default = "None")]
     pub train_limit: Option<usize>,
     /// Share of the training files held out for validation.
+    #[config(default = 0.1)]
     pub valid_fraction: f64,
+    /// Items per batch.
+    #[config(default = 64)]
+    pub batch_size: usize,
+    /// The learning rate is divided by 10 every this many epochs (default: half the epochs).
+    #[config(default = "None")]
+    pub lr_step_epochs: Option<usize>,
+    /// `variants`: the energies run, by their tags (`s=0 s=1 s=2 a0 a1 a2`); empty: all six.
+    #[config(default = "Vec::new()")]
+    pub powers: Vec<String>,
+    /// `width`: the width multipliers; empty: 1/4, 1/2, 1, 2.
+    #[config(default = "Vec::new()")]
+    pub widths: Vec<f64>,
 }
 
 /// One configuration of a sweep, run once per seed.
@@ -83,6 +101,24 @@ impl ExperimentConfig {
             .with_epochs(self.epochs)
             .with_train_limit(self.train_limit)
             .with_valid_fraction(self.valid_fraction)
+            .with_batch_size(self.batch_size)
+            .with_lr_step_epochs(self.lr_step_epochs)
+    }
+
+    /// An error naming an unknown power tag or a bad width.
+    pub fn check(&self) -> Result<(), String> {
+        if let Some(tag) = self
+            .powers
+            .iter()
+            .find(|tag| !POWERS.iter().any(|(_, _, known)| known == tag))
+        {
+            let known: Vec<&str> = POWERS.iter().map(|(_, _, t)| *t).collect();
+            return Err(format!("unknown power `{tag}`: expected one of {known:?}"));
+        }
+        if let Some(width) = self.widths.iter().find(|w| !(w.is_finite() && **w > 0.0)) {
+            return Err(format!("width multipliers must be positive, got {width}"));
+        }
+        Ok(())
     }
 
     /// Baseline, MHE and half-space MHE of the CNN at every value of one model setting.
@@ -126,8 +162,11 @@ impl ExperimentConfig {
                     None,
                     base.clone(),
                 )];
+                let powers = POWERS.iter().filter(|(_, _, tag)| {
+                    self.powers.is_empty() || self.powers.iter().any(|p| p == tag)
+                });
                 for mode in [MheMode::Mhe, MheMode::HalfMhe] {
-                    for (distance, s, tag) in POWERS {
+                    for &(distance, s, tag) in powers.clone() {
                         // The released code weighs angular a1 and a2 ten times less.
                         let damp = if distance == Distance::Angular && s > 0.0 {
                             0.1
@@ -151,30 +190,43 @@ impl ExperimentConfig {
                 settings
             }
             ExperimentName::Width => {
-                self.sweep("width", &[0.25, 0.5, 1.0, 2.0], |model, w| model.width = w)
+                let widths = match self.widths.is_empty() {
+                    true => vec![0.25, 0.5, 1.0, 2.0],
+                    false => self.widths.clone(),
+                };
+                self.sweep("width", &widths, |model, w| model.width = w)
             }
             ExperimentName::Depth => self.sweep("depth", &[1.0, 2.0, 3.0], |model, d| {
                 model.depth = d as usize
             }),
             ExperimentName::Imbalance => {
-                let job = self
-                    .job(Architecture::Cnn2d)
-                    .with_imbalance(Some(Imbalance {
+                let imbalanced = |architecture| {
+                    self.job(architecture).with_imbalance(Some(Imbalance {
                         class: 0,
                         fraction: 0.02,
                     }))
-                    // In the plane, two close classifier neurons make the energy's gradient
-                    // explode (SGD diverges at lambda_output 1 and 10); clipping keeps both
-                    // runs on the same optimizer.
-                    .with_grad_clip(Some(5.0));
+                };
+                // In the plane, two close classifier neurons make the energy's gradient
+                // explode (SGD diverges at lambda_output 1 and 10); clipping keeps both 2-D
+                // runs on the same optimizer.
+                let plane = imbalanced(Architecture::Cnn2d).with_grad_clip(Some(5.0));
+                let cnn = imbalanced(Architecture::Cnn);
+                // Output-layer MHE only, as the paper's Figure 4: the 2-D model for the figure,
+                // the CNN for accuracy.
                 vec![
-                    setting("baseline".into(), MheMode::None, None, job.clone()),
-                    // Output-layer MHE only, as the paper's Figure 4.
+                    setting("baseline 2-d".into(), MheMode::None, None, plane.clone()),
+                    setting(
+                        "output mhe 2-d".into(),
+                        MheMode::Mhe,
+                        None,
+                        plane.with_lambda_hidden(0.0),
+                    ),
+                    setting("baseline".into(), MheMode::None, None, cnn.clone()),
                     setting(
                         "output mhe".into(),
                         MheMode::Mhe,
                         None,
-                        job.with_lambda_hidden(0.0),
+                        cnn.with_lambda_hidden(0.0),
                     ),
                 ]
             }
@@ -201,15 +253,9 @@ mod tests {
     use super::*;
 
     fn config(name: ExperimentName) -> ExperimentConfig {
-        ExperimentConfig {
-            name,
-            dataset: DatasetChoice::MnistSubset,
-            data_dir: None,
-            seeds: 1,
-            epochs: 1,
-            train_limit: None,
-            valid_fraction: 0.1,
-        }
+        ExperimentConfig::new(name, DatasetChoice::MnistSubset)
+            .with_seeds(1)
+            .with_epochs(1)
     }
 
     #[test]
@@ -234,10 +280,53 @@ mod tests {
         let depth = config(ExperimentName::Depth).settings();
         assert_eq!(depth.len(), 9);
         let imbalance = config(ExperimentName::Imbalance).settings();
-        assert_eq!(imbalance.len(), 2);
+        assert_eq!(imbalance.len(), 4);
         assert_eq!(imbalance[1].job.lambda_hidden, 0.0);
-        assert_eq!(imbalance[0].job.imbalance.unwrap().fraction, 0.02);
+        assert_eq!(imbalance[3].job.lambda_hidden, 0.0);
+        assert!(
+            imbalance
+                .iter()
+                .all(|s| s.job.imbalance.unwrap().fraction == 0.02)
+        );
         assert_eq!(imbalance[0].job.model.architecture, Architecture::Cnn2d);
-        assert!(imbalance.iter().all(|s| s.job.grad_clip == Some(5.0)));
+        assert_eq!(imbalance[2].job.model.architecture, Architecture::Cnn);
+        assert!(imbalance[..2].iter().all(|s| s.job.grad_clip == Some(5.0)));
+        assert!(imbalance[2..].iter().all(|s| s.job.grad_clip.is_none()));
+    }
+
+    #[test]
+    fn powers_and_widths_pick_a_subset() {
+        let chosen = config(ExperimentName::Variants)
+            .with_powers(vec!["s=0".into(), "s=2".into(), "a2".into()])
+            .settings();
+        let labels: Vec<&str> = chosen.iter().map(|s| s.label.as_str()).collect();
+        assert_eq!(
+            labels,
+            [
+                "baseline",
+                "mhe s=0",
+                "mhe s=2",
+                "mhe a2",
+                "half-mhe s=0",
+                "half-mhe s=2",
+                "half-mhe a2"
+            ]
+        );
+        let widths = config(ExperimentName::Width)
+            .with_widths(vec![0.25, 1.0])
+            .settings();
+        assert_eq!(widths.len(), 6);
+        assert!(
+            config(ExperimentName::Variants)
+                .with_powers(vec!["s=3".into()])
+                .check()
+                .is_err()
+        );
+        assert!(
+            config(ExperimentName::Width)
+                .with_widths(vec![0.0])
+                .check()
+                .is_err()
+        );
     }
 }

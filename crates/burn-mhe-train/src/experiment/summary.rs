@@ -4,8 +4,9 @@ use std::fmt::Write;
 
 use serde::{Deserialize, Serialize};
 
-use crate::experiment::plan::{ExperimentConfig, mode_name};
-use crate::job::{MheMode, TrainResults};
+use crate::experiment::paired::PairedComparison;
+use crate::experiment::plan::{ExperimentConfig, Setting, mode_name};
+use crate::job::TrainResults;
 
 /// Mean and sample standard deviation (0 for one value).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -56,6 +57,8 @@ pub struct SettingSummary {
     pub test_accuracy: Stat,
     /// Test error, `1 - accuracy` (fraction).
     pub test_error: Stat,
+    /// Mean of the per-class test accuracies (fraction).
+    pub balanced_accuracy: Stat,
     /// Final sum of hidden-layer energies (unweighted).
     pub hidden_energy: Stat,
     /// Final output-layer energy (unweighted).
@@ -64,11 +67,30 @@ pub struct SettingSummary {
     pub wall_seconds: Stat,
     /// Mean test accuracy of each class over the seeds.
     pub per_class_accuracy: Vec<Option<f64>>,
+    /// The thinned-out class of an imbalanced training split.
+    pub rare_class: Option<RareClass>,
+    /// This configuration against its baseline, seed by seed (`None` for a baseline).
+    pub vs_baseline: Option<PairedComparison>,
+}
+
+/// How a configuration treats the class thinned out of its training split.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RareClass {
+    /// The class.
+    pub class: usize,
+    /// Its test recall (fraction).
+    pub recall: Stat,
+    /// The angle in degrees from its classifier neuron to the nearest other class's neuron.
+    pub nearest_neuron_deg: Stat,
 }
 
 impl SettingSummary {
-    /// The summary of the runs of one configuration (at least one).
-    pub fn of(label: &str, mode: MheMode, x: Option<f64>, runs: &[TrainResults]) -> Self {
+    /// The summary of the runs of one configuration (at least one), seed by seed.
+    pub fn of(
+        setting: &Setting,
+        runs: &[TrainResults],
+        vs_baseline: Option<PairedComparison>,
+    ) -> Self {
         let stat =
             |f: &dyn Fn(&TrainResults) -> f64| Stat::of(&runs.iter().map(f).collect::<Vec<_>>());
         let classes = runs[0].per_class_accuracy.len();
@@ -81,17 +103,37 @@ impl SettingSummary {
                 (!values.is_empty()).then(|| Stat::of(&values).mean)
             })
             .collect();
+        let balanced = |r: &TrainResults| {
+            let present: Vec<f64> = r.per_class_accuracy.iter().flatten().copied().collect();
+            present.iter().sum::<f64>() / present.len() as f64
+        };
+        let rare_class = setting.job.imbalance.map(|imbalance| {
+            let class = imbalance.class;
+            RareClass {
+                class,
+                recall: stat(&|r| r.per_class_accuracy[class].unwrap_or(f64::NAN)),
+                nearest_neuron_deg: stat(&|r| {
+                    r.classifier_nearest_angles
+                        .get(class)
+                        .copied()
+                        .unwrap_or(f64::NAN)
+                }),
+            }
+        });
         Self {
-            label: label.to_string(),
-            mode: mode_name(mode).to_string(),
-            x,
+            label: setting.label.clone(),
+            mode: mode_name(setting.mhe).to_string(),
+            x: setting.x,
             runs: runs.len(),
             test_accuracy: stat(&|r| r.test_accuracy),
             test_error: stat(&|r| 1.0 - r.test_accuracy),
+            balanced_accuracy: stat(&balanced),
             hidden_energy: stat(&|r| r.hidden_energy),
             output_energy: stat(&|r| r.output_energy),
             wall_seconds: stat(&|r| r.wall_seconds),
             per_class_accuracy: per_class,
+            rare_class,
+            vs_baseline,
         }
     }
 }
@@ -109,7 +151,7 @@ pub struct ExperimentSummary {
     pub settings: Vec<SettingSummary>,
     /// The figures written, relative to the output folder.
     pub figures: Vec<String>,
-    /// Wall time of the whole experiment in seconds.
+    /// Training time of all its runs in seconds (as they were trained, also when reused).
     pub wall_seconds: f64,
 }
 
@@ -118,8 +160,9 @@ impl ExperimentSummary {
     pub fn markdown(&self) -> String {
         let c = &self.config;
         let mut text = format!(
-            "# Experiment `{}`\n\n{:?} ({} train / {} valid / {} test items), {} epochs, {} seed(s), \
-             device {}, {:.0} s in all.\n\n",
+            "# Experiment `{}`\n\n{:?} ({} train / {} valid / {} test items), {} epochs of batch {} \
+             (learning rate / 10 every {} epochs), {} seed(s), device {}, {:.0} s of training in \
+             all.\n\n",
             serde_json::to_value(c.name)
                 .expect("names serialize")
                 .as_str()
@@ -129,6 +172,8 @@ impl ExperimentSummary {
             self.split_sizes[1],
             self.split_sizes[2],
             c.epochs,
+            c.batch_size,
+            c.lr_step_epochs.unwrap_or(c.epochs.div_ceil(2)),
             c.seeds,
             self.device,
             self.wall_seconds
@@ -153,6 +198,8 @@ impl ExperimentSummary {
         text.push_str(
             "under each configuration's own energy (half-space energies for half-mhe).\n",
         );
+        self.paired_table(&mut text);
+        self.rare_class_table(&mut text);
         if self.config.name == crate::experiment::ExperimentName::Imbalance {
             text.push_str("\n## Test accuracy per class (%)\n\n| configuration |");
             let classes = self.settings[0].per_class_accuracy.len();
@@ -179,6 +226,77 @@ impl ExperimentSummary {
             }
         }
         text
+    }
+}
+
+impl ExperimentSummary {
+    /// Each configuration against its baseline, paired by seed.
+    fn paired_table(&self, text: &mut String) {
+        let compared: Vec<(&SettingSummary, &PairedComparison)> = self
+            .settings
+            .iter()
+            .filter_map(|s| Some((s, s.vs_baseline.as_ref()?)))
+            .collect();
+        if compared.is_empty() {
+            return;
+        }
+        text.push_str(
+            "\n## Against the baseline, paired by seed\n\n\
+             | configuration | baseline | difference (points) | 95% CI | t-test p | Wilcoxon p | \
+             McNemar p per seed | per-seed differences |\n|---|---|---|---|---|---|---|---|\n",
+        );
+        let points = |v: f64| format!("{:+.2}", 100.0 * v);
+        let p = |v: Option<f64>| v.map_or("-".into(), |v| format!("{v:.3}"));
+        for (setting, c) in compared {
+            let ci = c.t_test.map_or("-".into(), |t| {
+                format!("[{}, {}]", points(t.ci95[0]), points(t.ci95[1]))
+            });
+            let mcnemar: Vec<String> = c.mcnemar.iter().map(|m| p(Some(m.p_value))).collect();
+            let differences: Vec<String> = c.differences.iter().map(|&d| points(d)).collect();
+            let _ = writeln!(
+                text,
+                "| {} | {} | {} | {} | {} | {} | {} | {} |",
+                setting.label,
+                c.baseline,
+                points(c.mean_difference),
+                ci,
+                p(c.t_test.map(|t| t.p_value)),
+                p(c.wilcoxon_p),
+                mcnemar.join(", "),
+                differences.join(", ")
+            );
+        }
+        text.push_str(
+            "\nDifferences are test accuracy minus the baseline's on the same seed (same split, \
+             initial weights and batch order). The t-interval and t-test assume normal \
+             differences; the Wilcoxon p-value is exact (with n seeds it cannot go below \
+             2 / 2^n: 0.0625 for 5 seeds); McNemar's exact test compares the two models' \
+             errors on the same test items, one seed at a time.\n",
+        );
+    }
+
+    /// Recall of the thinned-out class and its classifier neuron's nearest angle.
+    fn rare_class_table(&self, text: &mut String) {
+        if self.settings.iter().all(|s| s.rare_class.is_none()) {
+            return;
+        }
+        text.push_str(
+            "\n## The rare class\n\n| configuration | class | recall (%) | balanced accuracy (%) | \
+             nearest classifier neuron (degrees) |\n|---|---|---|---|---|\n",
+        );
+        for s in &self.settings {
+            if let Some(rare) = &s.rare_class {
+                let _ = writeln!(
+                    text,
+                    "| {} | {} | {} | {} | {} |",
+                    s.label,
+                    rare.class,
+                    rare.recall.cell(100.0, 2),
+                    s.balanced_accuracy.cell(100.0, 2),
+                    rare.nearest_neuron_deg.cell(1.0, 1)
+                );
+            }
+        }
     }
 }
 
