@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use burn::tensor::Device;
 use burn_mhe_train::DatasetChoice;
-use burn_mhe_train::experiment::{ExperimentConfig, ExperimentName, run_experiment};
+use burn_mhe_train::experiment::{ExperimentConfig, ExperimentName, render_page, run_experiment};
 
 fn out(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("mhe-experiment-{}-{name}", std::process::id()));
@@ -198,5 +198,20 @@ fn a_folder_of_another_sweep_is_refused() {
     assert!(
         error.to_string().contains("another configuration"),
         "{error}"
+    );
+}
+
+#[test]
+fn the_results_page_matches_the_committed_runs() {
+    let docs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs");
+    let page = std::fs::read_to_string(docs.join("results.md")).unwrap();
+    assert!(
+        page.contains("<!-- history: "),
+        "the page quotes a run's history"
+    );
+    let rendered = render_page(&page, &docs).unwrap();
+    assert!(
+        rendered == page,
+        "docs/results.md differs from the committed runs: run `mhe results-page`"
     );
 }

@@ -1,25 +1,31 @@
-//! A results page whose tables are the experiments' own summaries, pasted in by a generator
-//! rather than by hand, so that every number on the page is the one in `summary.md`.
+//! A results page whose tables come from the experiments' files, pasted in by a generator
+//! rather than by hand, so that every number in them is the one the runs wrote.
 //!
 //! A page marks each generated section with two HTML comments (invisible once rendered):
 //!
 //! ```text
 //! <!-- summary: results/fashion-variants -->
-//! ... replaced by results/fashion-variants/summary.md, title dropped, links made relative ...
+//! ... results/fashion-variants/summary.md, title dropped, headings two levels lower, links
+//!     made relative to the page ...
 //! <!-- end summary -->
+//! <!-- history: results/convergence -->
+//! ... the per-epoch table of the run results/convergence/results.json ...
+//! <!-- end history -->
 //! ```
 //!
-//! The folder is relative to the page's own folder.
+//! Paths are relative to the page's own folder.
 
+use std::fmt::Write;
 use std::path::Path;
 
 use crate::error::TrainError;
+use crate::job::{RunFolder, TrainResults};
 
-const BEGIN: &str = "<!-- summary: ";
-const END: &str = "<!-- end summary -->";
+/// The kinds of generated section.
+const KINDS: [&str; 2] = ["summary", "history"];
 
-/// `page` with every marked section replaced by the summary it names, read from below `root`
-/// (the page's folder).
+/// `page` with every marked section replaced by what it names, read from below `root` (the
+/// page's folder).
 ///
 /// ```
 /// let root = std::env::temp_dir().join(format!("page-doc-{}", std::process::id()));
@@ -35,30 +41,43 @@ const END: &str = "<!-- end summary -->";
 pub fn render_page(page: &str, root: &Path) -> Result<String, TrainError> {
     let mut out = String::with_capacity(page.len());
     let mut rest = page;
-    while let Some(start) = rest.find(BEGIN) {
+    while let Some((start, kind)) = next_marker(rest) {
+        let begin = format!("<!-- {kind}: ");
         let header_end = start
             + rest[start..]
                 .find("-->")
-                .ok_or_else(|| bad("a summary marker is not closed"))?
+                .ok_or_else(|| bad("a section marker is not closed"))?
             + 3;
-        let folder = rest[start + BEGIN.len()..header_end - 3].trim();
+        let path = rest[start + begin.len()..header_end - 3].trim();
+        let end_marker = format!("<!-- end {kind} -->");
         let end = rest[header_end..]
-            .find(END)
-            .ok_or_else(|| bad(&format!("the section of {folder} has no `{END}`")))?
+            .find(&end_marker)
+            .ok_or_else(|| bad(&format!("the section of {path} has no `{end_marker}`")))?
             + header_end;
         out.push_str(&rest[..header_end]);
         out.push('\n');
-        out.push_str(&section(root, folder)?);
-        out.push_str(END);
-        rest = &rest[end + END.len()..];
+        out.push_str(&match kind {
+            "summary" => summary_section(root, path)?,
+            _ => history_section(root, path)?,
+        });
+        out.push_str(&end_marker);
+        rest = &rest[end + end_marker.len()..];
     }
     out.push_str(rest);
     Ok(out)
 }
 
+/// The first section marker in `text`: its position and kind.
+fn next_marker(text: &str) -> Option<(usize, &'static str)> {
+    KINDS
+        .iter()
+        .filter_map(|kind| Some((text.find(&format!("<!-- {kind}: "))?, *kind)))
+        .min()
+}
+
 /// The body of `folder/summary.md` (without its title line), its `##` headings two levels
 /// lower, its relative links prefixed by `folder`.
-fn section(root: &Path, folder: &str) -> Result<String, TrainError> {
+fn summary_section(root: &Path, folder: &str) -> Result<String, TrainError> {
     let path = root.join(folder).join("summary.md");
     let text = std::fs::read_to_string(&path).map_err(TrainError::io(&path))?;
     let body = text.split_once('\n').map_or("", |(_, body)| body);
@@ -74,6 +93,39 @@ fn section(root: &Path, folder: &str) -> Result<String, TrainError> {
         .collect())
 }
 
+/// The per-epoch table of the run in `folder`, and its test results.
+fn history_section(root: &Path, folder: &str) -> Result<String, TrainError> {
+    let results: TrainResults = RunFolder::new(root.join(folder)).read_results()?;
+    let mut text = String::from(
+        "| epoch | train loss | train accuracy (%) | valid loss | valid accuracy (%) | hidden \
+         energy | output energy | seconds |\n|---|---|---|---|---|---|---|---|\n",
+    );
+    for e in &results.history {
+        let _ = writeln!(
+            text,
+            "| {} | {:.4} | {:.2} | {:.4} | {:.2} | {:.4} | {:.4} | {:.1} |",
+            e.epoch,
+            e.train_loss,
+            100.0 * e.train_accuracy,
+            e.valid_loss,
+            100.0 * e.valid_accuracy,
+            e.hidden_energy,
+            e.output_energy,
+            e.seconds
+        );
+    }
+    let _ = writeln!(
+        text,
+        "\nTest accuracy {:.2}%, test loss {:.4} ({} train / {} valid / {} test items).",
+        100.0 * results.test_accuracy,
+        results.test_loss,
+        results.split_sizes[0],
+        results.split_sizes[1],
+        results.split_sizes[2]
+    );
+    Ok(text)
+}
+
 fn bad(message: &str) -> TrainError {
     TrainError::InvalidConfig(format!("results page: {message}"))
 }
@@ -87,6 +139,8 @@ mod tests {
         let root = std::env::temp_dir();
         let unclosed = render_page("<!-- summary: a -->\nno end\n", &root).unwrap_err();
         assert!(unclosed.to_string().contains("end summary"), "{unclosed}");
+        let history = render_page("<!-- history: no/run -->\n<!-- end history -->", &root);
+        assert!(history.is_err());
         let missing = render_page(
             "<!-- summary: no/such/folder -->\n<!-- end summary -->",
             &root,
