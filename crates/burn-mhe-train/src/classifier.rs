@@ -9,6 +9,7 @@ use burn::train::{InferenceStep, TrainOutput, TrainStep};
 use burn_mhe::{MheRegularizer, PenaltyParts};
 
 use crate::metric::EnergyInput;
+use crate::supervised::{step_energies, training_objective};
 
 /// A model that maps a batch of inputs to class logits `[batch, classes]`.
 ///
@@ -112,12 +113,12 @@ impl<M: Classifier> MheClassifier<M> {
         let loss = CrossEntropyLossConfig::new()
             .init(&logits.device())
             .forward(logits.clone(), batch.targets.clone());
-        let tracked = self.penalize && logits.device().is_autodiff();
-        let energies = if tracked {
-            self.mhe.energy_parts(&self.model)
-        } else {
-            self.mhe.energy_parts(&self.model.valid())
-        };
+        let (energies, tracked) = step_energies(
+            &self.mhe,
+            &self.model,
+            self.penalize,
+            logits.device().is_autodiff(),
+        );
         let output = MheOutput {
             loss,
             logits,
@@ -136,7 +137,7 @@ impl<M: Classifier> TrainStep for MheClassifier<M> {
     fn step(&self, batch: Self::Input) -> TrainOutput<MheOutput> {
         let (output, energies) = self.evaluate(batch);
         let objective = match energies {
-            Some(energies) => output.loss.clone() + self.mhe.weigh(energies).total(),
+            Some(energies) => training_objective(&self.mhe, output.loss.clone(), &energies, true),
             None => output.loss.clone(),
         };
         TrainOutput::new(self, objective.backward(), output)

@@ -3,9 +3,10 @@
 //!
 //! Training with Minimum Hyperspherical Energy on burn's `Learner`:
 //!
-//! - [`MheClassifier`]: wraps any [`Classifier`] so that burn's `SupervisedTraining` trains it
-//!   with `cross_entropy + MHE penalty`, and [`EnergyMetric`] shows the hidden and output
-//!   energies next to loss and accuracy in the TUI and CLI renderers.
+//! - [`WithMhe`]: wraps any [`SupervisedModel`] (your model, batch type, loss and output) so
+//!   that burn's `SupervisedTraining` trains it with `loss + MHE penalty`; [`MheClassifier`] does
+//!   the same for a [`Classifier`] with cross-entropy. [`EnergyMetric`] shows the hidden and
+//!   output energies next to loss and accuracy in the TUI and CLI renderers.
 //! - [`IdxDataset`], [`DataSplits`]: MNIST-format files (raw or gzip) as burn datasets, with a
 //!   validation split, a size limit and class imbalance.
 //! - [`ImageClassifierConfig`]: MLP, paper-style CNN, and a CNN with 2-D features.
@@ -29,6 +30,7 @@ mod loader;
 mod metric;
 mod model;
 mod renderer;
+mod supervised;
 
 pub use batcher::ImageBatcher;
 pub use checkpoint::{AtomicFileCheckpointer, checkpoint_complete, checkpoint_path};
@@ -48,3 +50,4 @@ pub use loader::EpochOrderLoader;
 pub use metric::{EnergyInput, EnergyMetric, EnergyPart, HIDDEN_ENERGY, OUTPUT_ENERGY};
 pub use model::{Architecture, ConvBlock, ImageClassifier, ImageClassifierConfig};
 pub use renderer::EpochLineRenderer;
+pub use supervised::{SupervisedModel, WithMhe, WithMheOutput};

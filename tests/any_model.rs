@@ -1,0 +1,151 @@
+//! MHE for a model of one's own in burn's Learner: a table model with its own batch type and a
+//! label-smoothed loss (`examples/common/tabular.rs`), wrapped in `WithMhe`.
+
+#[path = "../examples/common/tabular.rs"]
+mod tabular;
+
+use burn::data::dataloader::DataLoaderBuilder;
+use burn::data::dataloader::batcher::Batcher;
+use burn::data::dataset::Dataset;
+use burn::module::{Module, Param};
+use burn::optim::{AdamConfig, GradientsParams};
+use burn::tensor::{Device, Tensor};
+use burn::train::metric::{AccuracyMetric, LossMetric};
+use burn::train::{Learner, SupervisedTraining, TrainStep};
+use burn_mhe::{EnergyConfig, LayerRole, MheRegularizer, MheRegularizerConfig};
+use burn_mhe_train::{EnergyMetric, WithMhe, weights_digest};
+use tabular::{TableBatch, TableBatcher, TableNet, embedding_rule, rows};
+
+fn regularizer() -> MheRegularizer {
+    MheRegularizerConfig::official(EnergyConfig::new())
+        .with_extra(vec![embedding_rule()])
+        .init()
+        .unwrap()
+}
+
+fn batch(device: &Device) -> TableBatch {
+    let data = rows(64, 9);
+    let items = (0..data.len()).map(|i| data.get(i).unwrap()).collect();
+    TableBatcher.batch(items, device)
+}
+
+fn values(tensor: Tensor<2>) -> Vec<f64> {
+    tensor.into_data().iter::<f64>().collect()
+}
+
+/// `|a - b| <= 1e-6 max(|b|)` element by element.
+fn assert_close(a: Vec<f64>, b: Vec<f64>, what: &str) {
+    let scale = b.iter().fold(1e-12f64, |m, v| m.max(v.abs()));
+    for (x, y) in a.iter().zip(&b) {
+        assert!((x - y).abs() <= 1e-6 * scale, "{what}: {x} vs {y}");
+    }
+}
+
+#[test]
+fn the_training_step_is_the_plain_loops_loss_plus_penalty() {
+    let device = Device::flex().autodiff();
+    device.seed(5);
+    let net = TableNet::new(&device);
+    weights_digest(&net); // draws the lazily initialized weights once, for both copies
+    let mhe = regularizer();
+    let batch = batch(&device);
+
+    let step = TrainStep::step(&WithMhe::new(net.clone(), mhe.clone()), batch.clone());
+
+    let loss = || net.loss(net.logits(&batch), batch.targets.clone());
+    let plain = GradientsParams::from_grads((loss() + mhe.penalty(&net)).backward(), &net);
+    let loss_only = GradientsParams::from_grads(loss().backward(), &net);
+    let weights: [(&str, &Param<Tensor<2>>); 3] = [
+        ("embedding", &net.categories.weight),
+        ("hidden", &net.hidden.weight),
+        ("classifier", &net.classifier.weight),
+    ];
+    for (name, weight) in weights {
+        let grad = |grads: &GradientsParams| values(grads.get::<2>(weight.id).unwrap());
+        assert_close(grad(&step.grads), grad(&plain), name);
+        // The penalty is in the objective: its share of the gradient is not negligible.
+        let (with, without) = (grad(&plain), grad(&loss_only));
+        let change = with
+            .iter()
+            .zip(&without)
+            .map(|(a, b)| (a - b).abs())
+            .sum::<f64>();
+        let size = without.iter().map(|b| b.abs()).sum::<f64>();
+        assert!(change > 1e-3 * size, "{name}: the penalty changes nothing");
+    }
+
+    // The Loss metric reads the task loss; the energies are the regularizer's, unweighted.
+    let item = &step.item;
+    let scalar = |t: &Tensor<1>| t.clone().into_scalar::<f64>();
+    assert_eq!(scalar(&item.inner.loss), scalar(&loss()));
+    let energies = mhe.energy_parts(&net);
+    assert!((scalar(&item.hidden_energy) - scalar(&energies.hidden)).abs() < 1e-6);
+    assert!((scalar(&item.output_energy) - scalar(&energies.output)).abs() < 1e-6);
+    let roles: Vec<(String, LayerRole)> = mhe
+        .layers(&net)
+        .into_iter()
+        .map(|l| (l.path, l.role))
+        .collect();
+    assert!(
+        roles.contains(&("categories.weight".into(), LayerRole::Hidden)),
+        "{roles:?}"
+    );
+}
+
+/// Trains the table model for `epochs` in burn's Learner, with or without the penalty.
+fn fit(penalize: bool, epochs: usize) -> WithMhe<TableNet> {
+    let device = Device::flex().autodiff();
+    device.seed(11);
+    let net = TableNet::new(&device);
+    weights_digest(&net);
+    let model = match penalize {
+        true => WithMhe::new(net, regularizer()),
+        false => WithMhe::measure_only(net, regularizer()),
+    };
+    let train = DataLoaderBuilder::new(TableBatcher)
+        .batch_size(64)
+        .build(rows(1000, 1));
+    let valid = DataLoaderBuilder::new(TableBatcher)
+        .batch_size(250)
+        .build(rows(250, 2));
+    let dir = std::env::temp_dir().join(format!("mhe-any-model-{}-{penalize}", std::process::id()));
+    std::fs::remove_dir_all(&dir).ok();
+    let training = SupervisedTraining::new(&dir, train, valid)
+        .metrics((AccuracyMetric::new(), LossMetric::new()))
+        .metrics((EnergyMetric::hidden(), EnergyMetric::output()))
+        .num_epochs(epochs);
+    let result = training.launch(Learner::new(model, AdamConfig::new().init(), 1e-2));
+    assert!(result.error.is_none());
+    result.model
+}
+
+#[test]
+fn the_learner_trains_a_model_of_ones_own_with_mhe() {
+    let accuracy = |model: &WithMhe<TableNet>| {
+        let device = Device::flex();
+        let batch = TableBatcher.batch(
+            (0..500).map(|i| rows(500, 3).get(i).unwrap()).collect(),
+            &device,
+        );
+        let logits = model.model.valid().logits(&batch);
+        let hits = logits.argmax(1).squeeze_dim::<1>(1).equal(batch.targets);
+        hits.int().sum().into_scalar::<f64>() / 500.0
+    };
+    let with = fit(true, 6);
+    let without = fit(false, 6);
+    // Both learn the table (chance is 20%); MHE spreads the classifier and embedding rows more.
+    let (a, b) = (accuracy(&with), accuracy(&without));
+    assert!(a > 0.6 && b > 0.6, "with MHE {a}, without {b}");
+    let energy = |model: &WithMhe<TableNet>, path: &str| {
+        let report = model.mhe.report(&model.model.valid());
+        report.into_iter().find(|l| l.path == path).unwrap().energy
+    };
+    for path in ["classifier.weight", "categories.weight"] {
+        assert!(
+            energy(&with, path) < energy(&without, path),
+            "{path}: {} vs {}",
+            energy(&with, path),
+            energy(&without, path)
+        );
+    }
+}
