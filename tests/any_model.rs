@@ -149,3 +149,83 @@ fn the_learner_trains_a_model_of_ones_own_with_mhe() {
         );
     }
 }
+
+/// `rows` reordered so that a single loader with batches of `2 * half_batch` sees, in batch
+/// `k`, what two replicas see in their batch `k`: batch `k` of the first half of the rows, then
+/// batch `k` of the second half (burn's multi-device strategy gives replica `i` the `i`-th half).
+fn interleaved(
+    rows: &burn::data::dataset::InMemDataset<tabular::Row>,
+    half_batch: usize,
+) -> Vec<tabular::Row> {
+    let half = rows.len() / 2;
+    let mut order = Vec::with_capacity(rows.len());
+    for start in (0..half).step_by(half_batch) {
+        order.extend(start..(start + half_batch).min(half));
+        order.extend(half + start..(half + start + half_batch).min(rows.len()));
+    }
+    order.iter().map(|&i| rows.get(i).unwrap()).collect()
+}
+
+/// One epoch of SGD (no momentum, no weight decay) on 256 rows, by burn's `strategy`.
+fn one_sgd_epoch(
+    train_rows: Vec<tabular::Row>,
+    batch_size: usize,
+    lr: f64,
+    strategy: burn::train::ExecutionStrategy,
+    name: &str,
+) -> WithMhe<TableNet> {
+    let device = Device::flex().autodiff();
+    device.seed(13);
+    let net = TableNet::new(&device);
+    weights_digest(&net);
+    let train = DataLoaderBuilder::new(TableBatcher)
+        .batch_size(batch_size)
+        .build(burn::data::dataset::InMemDataset::new(train_rows));
+    let valid = DataLoaderBuilder::new(TableBatcher)
+        .batch_size(64)
+        .build(rows(64, 2));
+    let dir = std::env::temp_dir().join(format!("mhe-any-model-{}-{name}", std::process::id()));
+    std::fs::remove_dir_all(&dir).ok();
+    let result = SupervisedTraining::new(&dir, train, valid)
+        .metrics((LossMetric::new(),))
+        .metrics((EnergyMetric::hidden(), EnergyMetric::output()))
+        .with_training_strategy(strategy.into())
+        .num_epochs(1)
+        .launch(Learner::new(
+            WithMhe::new(net, regularizer()),
+            burn::optim::SgdConfig::new().init(),
+            lr,
+        ));
+    assert!(result.error.is_none());
+    result.model
+}
+
+#[test]
+fn burns_multi_device_strategy_sums_each_replicas_loss_and_penalty() {
+    use burn::train::{ExecutionStrategy, MultiDeviceOptim};
+    // Two replicas of the CPU backend on this machine. Each replica's objective is its mean
+    // loss plus the whole penalty, and burn sums the replicas' gradients on the main device:
+    // the step is twice the gradient of (mean loss over both batches + penalty). One device
+    // with the global batch and twice the learning rate takes the same step.
+    let data = rows(256, 21);
+    let two = ExecutionStrategy::MultiDevice(
+        vec![Device::flex().autodiff(), Device::flex().autodiff()],
+        MultiDeviceOptim::OptimMainDevice,
+    );
+    let in_order: Vec<tabular::Row> = (0..data.len()).map(|i| data.get(i).unwrap()).collect();
+    let replicas = one_sgd_epoch(in_order, 32, 0.05, two, "two-devices");
+    let single = ExecutionStrategy::SingleDevice(Device::flex().autodiff());
+    let global = one_sgd_epoch(interleaved(&data, 32), 64, 0.1, single, "one-device");
+    let weights = |model: &WithMhe<TableNet>| {
+        let net = model.model.valid();
+        [
+            net.categories.weight.val(),
+            net.hidden.weight.val(),
+            net.classifier.weight.val(),
+        ]
+        .map(values)
+    };
+    for (a, b) in weights(&replicas).into_iter().zip(weights(&global)) {
+        assert_close(a, b, "weights after one epoch");
+    }
+}

@@ -1,13 +1,12 @@
 //! Accuracy, per-class accuracy and loss of a trained classifier on a split.
 
 use burn::nn::loss::CrossEntropyLossConfig;
-use burn::tensor::Device;
+use burn::tensor::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 
 use crate::batcher::ImageBatcher;
 use crate::classifier::Classifier;
 use crate::data::Subset;
-use crate::model::ImageClassifier;
 
 /// How a model does on a split.
 #[derive(Debug, Clone, PartialEq)]
@@ -45,8 +44,8 @@ impl Predictions {
 
 /// Scores `model` on every item of `split`, `batch_size` items at a time, on `device` (its
 /// autodiff is dropped).
-pub fn evaluate(
-    model: &ImageClassifier,
+pub fn evaluate<M: Classifier<Input = Tensor<4>>>(
+    model: &M,
     split: &Subset,
     batch_size: usize,
     device: &Device,
@@ -55,14 +54,16 @@ pub fn evaluate(
     let batcher = ImageBatcher {
         shape: split.image_shape(),
     };
-    let classes = model.classifier().weight.dims()[1];
     let loss_fn = CrossEntropyLossConfig::new().init(&device);
-    let (mut correct, mut total) = (vec![0usize; classes], vec![0usize; classes]);
+    let (mut correct, mut total) = (Vec::new(), Vec::new());
     let mut loss_sum = 0.0;
     let mut predictions = Predictions::default();
     for batch in batcher.batches(split, batch_size, &device) {
         let count = batch.targets.dims()[0];
         let logits = model.logits(batch.inputs);
+        let classes = logits.dims()[1];
+        correct.resize(classes.max(correct.len()), 0usize);
+        total.resize(classes.max(total.len()), 0usize);
         let loss = loss_fn.forward(logits.clone(), batch.targets.clone());
         loss_sum += loss.into_scalar::<f64>() * count as f64;
         let predicted = logits

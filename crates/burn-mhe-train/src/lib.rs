@@ -45,7 +45,9 @@ pub use error::TrainError;
 pub use evaluate::{Predictions, TestScores, evaluate};
 pub use history::{EpochRecord, HistoryLogger, epoch_file};
 pub use idx::{IdxDataset, IdxError, ImageItem};
-pub use job::{MheMode, OptimizerChoice, RunFolder, TrainJobConfig, TrainResults, resume, train};
+pub use job::{
+    MheMode, OptimizerChoice, RunFolder, TrainJobConfig, TrainResults, TrainedRun, resume, train,
+};
 pub use loader::EpochOrderLoader;
 pub use metric::{EnergyInput, EnergyMetric, EnergyPart, HIDDEN_ENERGY, OUTPUT_ENERGY};
 pub use model::{Architecture, ConvBlock, ImageClassifier, ImageClassifierConfig};
