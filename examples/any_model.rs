@@ -5,7 +5,7 @@
 //! classifier and its embedding rows (a `ParamRule`) and reports the energies.
 //!
 //! ```sh
-//! cargo run -p mhe-cli --all-features --example any_model -- [epochs] [cpu|ndarray|wgpu]
+//! cargo run --all-features --example any_model -- [epochs] [cpu|ndarray|wgpu]
 //! ```
 
 #[path = "common/device.rs"]

@@ -2,7 +2,7 @@
 //! subset twice, without and with MHE, with test accuracy and final energies side by side.
 //!
 //! ```sh
-//! cargo run -p mhe-cli --all-features --example custom_loop -- [epochs] [cpu|ndarray|wgpu]
+//! cargo run --all-features --example custom_loop -- [epochs] [cpu|ndarray|wgpu]
 //! ```
 //!
 //! Adding MHE to a model takes two lines: an `MheRegularizer` field, and

@@ -2,7 +2,7 @@
 //! `MheClassifier`, register `EnergyMetric`s, and train with `SupervisedTraining` as usual.
 //!
 //! ```sh
-//! cargo run -p mhe-cli --all-features --example learner -- [epochs] [cpu|ndarray|wgpu]
+//! cargo run --all-features --example learner -- [epochs] [cpu|ndarray|wgpu]
 //! ```
 //!
 //! On a terminal burn's TUI shows loss, accuracy and both energies; elsewhere the

@@ -2,7 +2,7 @@
 //! loop, and prints each layer's energy and pairwise angles before and after.
 //!
 //! ```sh
-//! cargo run -p mhe-cli --all-features --example spread_neurons -- [steps] [cpu|ndarray|wgpu]
+//! cargo run --all-features --example spread_neurons -- [steps] [cpu|ndarray|wgpu]
 //! ```
 
 #[path = "common/device.rs"]

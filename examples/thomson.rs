@@ -2,7 +2,7 @@
 //! with the crate's own energy and gradient, and prints a table.
 //!
 //! ```sh
-//! cargo run -p mhe-cli --all-features --example thomson -- [max_points] [restarts]
+//! cargo run --all-features --example thomson -- [max_points] [restarts]
 //! ```
 
 use burn::tensor::Device;

@@ -2,7 +2,7 @@
 //! MHE and with half-space MHE, through burn's Learner, then a side-by-side table.
 //!
 //! ```sh
-//! cargo run -p mhe-cli --all-features --example train_mnist_subset -- [epochs] [cpu|ndarray|wgpu]
+//! cargo run --all-features --example train_mnist_subset -- [epochs] [cpu|ndarray|wgpu]
 //! ```
 //!
 //! Each run writes checkpoints, burn's logs, a per-epoch history and `results.json` to
