@@ -2,7 +2,7 @@
 
 use burn::tensor::{Bool, Tensor};
 
-use crate::energy::NORM_FLOOR;
+use crate::unit::direction_cosines;
 
 /// Minimum and mean pairwise angle between neurons, in degrees.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -52,18 +52,4 @@ impl AngleStats {
             mean_deg: Some(degrees(mean)),
         }
     }
-}
-
-/// Cosines between the directions of the rows of `neurons` (`[N, N]`, without autodiff); a
-/// zero row has cosine 0 with every row.
-pub(crate) fn direction_cosines(neurons: &Tensor<2>) -> Tensor<2> {
-    let neurons = neurons.clone().without_autodiff();
-    let norms = neurons
-        .clone()
-        .powi_scalar(2)
-        .sum_dim(1)
-        .sqrt()
-        .clamp_min(NORM_FLOOR);
-    let units = neurons / norms;
-    units.clone().matmul(units.transpose())
 }

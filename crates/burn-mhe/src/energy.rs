@@ -6,11 +6,8 @@ use crate::config::{EnergyConfig, Reduction};
 use crate::error::Result;
 use crate::kernel::PairKernel;
 use crate::projection::RandomProjection;
+use crate::unit::NORM_FLOOR;
 use crate::validate::check_neurons;
-
-/// Smallest normalizer `sqrt(||w||^2 + eps)`: with `eps = 0` a zero neuron maps to the zero
-/// vector (cosine 0 with every other neuron) instead of NaN.
-pub const NORM_FLOOR: f64 = 1e-30;
 
 /// The Minimum Hyperspherical Energy of a set of neurons (the rows of a matrix).
 ///

@@ -39,11 +39,12 @@ mod regularizer;
 mod report;
 mod selection;
 mod sphere;
+mod unit;
 mod validate;
 
 pub use angles::AngleStats;
 pub use config::{Convention, DEFAULT_MEMORY_BUDGET_MIB, Distance, EnergyConfig, Reduction};
-pub use energy::{HypersphericalEnergy, NORM_FLOOR};
+pub use energy::HypersphericalEnergy;
 pub use error::{MheError, Result};
 pub use neurons::{NeuronLayout, Neurons};
 pub use projection::{ProjectionConfig, RandomProjection};
@@ -54,6 +55,7 @@ pub use selection::{
     LayerClassifier, LayerInfo, LayerRole, LayerSelection, OutputSelector, ParamRule, SelectedLayer,
 };
 pub use sphere::{HIT_TOLERANCE, SphereConfig, SphereSolution, random_sphere_points};
+pub use unit::NORM_FLOOR;
 /// The README's examples, compiled and run as doc tests.
 #[cfg(doctest)]
 #[doc = include_str!("../../../README.md")]

@@ -2,8 +2,8 @@
 
 use burn::tensor::{Bool, DType, Tensor};
 
-use crate::angles::direction_cosines;
 use crate::error::{MheError, Result};
+use crate::unit::direction_cosines;
 
 /// Two unit neurons whose cosine is within this of 1 count as duplicates (float64 input).
 pub const DUPLICATE_TOLERANCE_F64: f64 = 1e-12;
