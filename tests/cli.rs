@@ -177,6 +177,35 @@ fn bad_input_exits_with_code_two_and_a_message() {
 }
 
 #[test]
+fn bench_reports_the_cpu_it_ran_on() {
+    let json: serde_json::Value = serde_json::from_str(
+        stdout(&mhe(&[
+            "bench",
+            "--sizes",
+            "16x8",
+            "--repeats",
+            "1",
+            "--json",
+        ]))
+        .trim(),
+    )
+    .unwrap();
+    assert_eq!(
+        (json["n"].as_u64(), json["d"].as_u64()),
+        (Some(16), Some(8))
+    );
+    let cpu = json["cpu"].as_str().unwrap();
+    assert!(cpu.starts_with(std::env::consts::ARCH), "{cpu}");
+    #[cfg(target_arch = "x86_64")]
+    assert_eq!(
+        cpu.contains("avx2"),
+        std::arch::is_x86_feature_detected!("avx2"),
+        "{cpu}"
+    );
+    assert!(json["ratio"].as_f64().unwrap() > 0.0);
+}
+
+#[test]
 fn pruned_layers_get_the_eps_regularized_energy_with_a_warning() {
     // Neuron 1 is zero (pruned) and neuron 2 repeats neuron 0's direction.
     let rows: [[f64; 2]; 4] = [[1.0, 0.0], [0.0, 0.0], [2.0, 0.0], [0.6, 0.8]];

@@ -11,6 +11,7 @@ use burn::train::metric::store::{EpochSummary, MetricsUpdate, Split};
 use burn::train::metric::{MetricDefinition, MetricId, NumericEntry};
 use serde::{Deserialize, Serialize};
 
+use crate::atomic::write_atomically;
 use crate::error::TrainError;
 use crate::metric::{HIDDEN_ENERGY, OUTPUT_ENERGY};
 
@@ -93,18 +94,6 @@ pub fn forget_after(run: &Path, last: usize) -> Result<(), TrainError> {
         epoch += 1;
     }
     Ok(())
-}
-
-/// Writes `contents` to `path` through a temporary file, so `path` is whole or absent.
-pub fn write_atomically(path: &Path, contents: &str) -> Result<(), TrainError> {
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).map_err(TrainError::io(parent))?;
-    }
-    let partial = path.with_extension("partial");
-    std::fs::write(&partial, contents)
-        .and_then(|()| std::fs::File::open(&partial)?.sync_all())
-        .and_then(|()| std::fs::rename(&partial, path))
-        .map_err(TrainError::io(path))
 }
 
 /// A burn metric logger that writes an [`EpochRecord`] per epoch into a run folder. An epoch's

@@ -23,15 +23,14 @@ use burn::train::{Interrupter, Learner, SupervisedTraining};
 use burn_mhe::{Distance, EnergyConfig, LayerReport, MheRegularizer, MheRegularizerConfig};
 use serde::{Deserialize, Serialize};
 
+use crate::atomic::write_atomically;
 use crate::batcher::ImageBatcher;
 use crate::checkpoint::{AtomicFileCheckpointer, checkpoint_complete};
 use crate::classifier::MheClassifier;
 use crate::data::{DataSplits, DatasetChoice, Imbalance, SplitPlan};
 use crate::error::TrainError;
 use crate::evaluate::{Predictions, TestScores, evaluate};
-use crate::history::{
-    EpochRecord, HistoryLogger, forget_after, read_history, recorded_epochs, write_atomically,
-};
+use crate::history::{EpochRecord, HistoryLogger, forget_after, read_history, recorded_epochs};
 use crate::loader::EpochOrderLoader;
 use crate::metric::EnergyMetric;
 use crate::model::{ImageClassifier, ImageClassifierConfig};

@@ -14,6 +14,7 @@
 //!   and `results.json` to a run folder.
 //! - [`experiment`]: the paper's experiments as sweeps of runs with summaries and figures.
 
+mod atomic;
 mod batcher;
 mod checkpoint;
 mod classifier;

@@ -50,6 +50,30 @@ struct Row {
     /// Memory added during energy + gradient: peak resident set on CPU backends, the
     /// allocator's reserve on GPU backends.
     peak_mib: f64,
+    /// The processor's architecture and vector extensions (see [`cpu_features`]).
+    cpu: String,
+}
+
+/// The architecture and the vector extensions the CPU kernels can use, e.g.
+/// `x86_64 sse4.2 avx2 fma avx512f`: figures from machines with and without AVX-512 differ.
+fn cpu_features() -> String {
+    #[allow(unused_mut)] // nothing is added on other architectures
+    let mut names = vec![std::env::consts::ARCH];
+    #[cfg(target_arch = "x86_64")]
+    {
+        let detected = [
+            ("sse4.2", std::arch::is_x86_feature_detected!("sse4.2")),
+            ("avx2", std::arch::is_x86_feature_detected!("avx2")),
+            ("fma", std::arch::is_x86_feature_detected!("fma")),
+            ("avx512f", std::arch::is_x86_feature_detected!("avx512f")),
+        ];
+        names.extend(detected.iter().filter(|(_, on)| *on).map(|(name, _)| *name));
+    }
+    #[cfg(target_arch = "aarch64")]
+    if std::arch::is_aarch64_feature_detected!("neon") {
+        names.push("neon");
+    }
+    names.join(" ")
 }
 
 fn parse_sizes(sizes: &str) -> Result<Vec<(usize, usize)>, CliError> {
@@ -145,6 +169,7 @@ fn measure(
         matmul_ms,
         ratio: energy_grad_ms / matmul_ms,
         peak_mib,
+        cpu: cpu_features(),
     }
 }
 
@@ -177,6 +202,7 @@ pub fn run(args: &BenchArgs) -> Result<String, CliError> {
         });
     }
     if !args.json {
+        println!("CPU: {}", cpu_features());
         println!(
             "{:>6} {:>5} {:>8} {:>15} {:>10} {:>6} {:>9}",
             "N", "d", "variant", "energy+grad ms", "matmul ms", "ratio", "peak MiB"

@@ -30,11 +30,11 @@ pub use paired::{McNemar, PairedComparison, TTest, wilcoxon_signed_rank};
 pub use plan::{ExperimentConfig, ExperimentName, Setting, mode_name, slug};
 pub use summary::{ExperimentSummary, SettingSummary, Stat};
 
+use crate::atomic::write_atomically;
 use crate::batcher::ImageBatcher;
 use crate::data::Subset;
 use crate::error::TrainError;
 use crate::evaluate::Predictions;
-use crate::history::write_atomically;
 use crate::job::{MheMode, RunFolder, TrainJobConfig, TrainResults, TrainedRun, read_json};
 
 /// The headline configurations drawn in the curves and angle figures.
