@@ -25,9 +25,9 @@ use crate::validate::check_neurons;
 /// - A zero neuron normalizes to the zero vector (`eps > 0` keeps `0 / sqrt(eps) = 0`): its
 ///   cosine with every neuron is 0, so it sits at 90 degrees from all of them.
 /// - Exact duplicates have `d^2 = 2 eps / (||w||^2 + eps) > 0`. Where rounding drives `2 - 2c`
-///   to zero or below, `d^2` is clamped at [`D2_FLOOR`](crate::kernel::D2_FLOOR).
+///   to zero or below, `d^2` is clamped at `1e-6`.
 /// - Cosines that round past `+-1` (float32, a large neuron and its negation) are clamped into
-///   `[-1, 1]` before `acos`, and `1 - c^2` is floored at [`SIN2_FLOOR`](crate::kernel::SIN2_FLOOR)
+///   `[-1, 1]` before `acos`, and `1 - c^2` is floored at `1e-12`
 ///   in `acos`'s derivative.
 ///
 /// [`try_forward`](Self::try_forward) rejects empty layers, non-finite values, zero and duplicate

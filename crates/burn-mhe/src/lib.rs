@@ -31,7 +31,7 @@ mod angles;
 mod config;
 mod energy;
 mod error;
-pub mod kernel;
+mod kernel;
 mod neurons;
 mod projection;
 mod random;
@@ -48,13 +48,13 @@ pub use energy::HypersphericalEnergy;
 pub use error::{MheError, Result};
 pub use neurons::{NeuronLayout, Neurons};
 pub use projection::{ProjectionConfig, RandomProjection};
-pub use random::{gaussian_values, split_mix64};
+pub use random::split_mix64;
 pub use regularizer::{MheRegularizer, MheRegularizerConfig, PenaltyGroupConfig, PenaltyParts};
 pub use report::LayerReport;
 pub use selection::{
     LayerClassifier, LayerInfo, LayerRole, LayerSelection, OutputSelector, ParamRule, SelectedLayer,
 };
-pub use sphere::{HIT_TOLERANCE, SphereConfig, SphereSolution, random_sphere_points};
+pub use sphere::{SphereConfig, SphereSolution, random_sphere_points};
 pub use unit::NORM_FLOOR;
 /// The README's examples, compiled and run as doc tests.
 #[cfg(doctest)]

@@ -26,7 +26,7 @@ const GRADIENT_TOLERANCE: f64 = 1e-13;
 /// keeps the energy within this relative slack and shrinks the gradient is accepted too.
 const ROUNDING_SLACK: f64 = 1e-14;
 /// Two energies within this relative distance count as the same minimum.
-pub const HIT_TOLERANCE: f64 = 1e-8;
+const HIT_TOLERANCE: f64 = 1e-8;
 
 /// A point-placement problem: `points` unit vectors in `R^dim` and the energy to minimize.
 ///
@@ -78,7 +78,7 @@ pub struct SphereSolution {
     pub mean_angle_deg: Option<f64>,
     /// The final energy of every restart.
     pub energies: Vec<f64>,
-    /// How many restarts reached the best energy (within [`HIT_TOLERANCE`], relative).
+    /// How many restarts reached the best energy (within a relative `1e-8`).
     pub hits: usize,
 }
 
