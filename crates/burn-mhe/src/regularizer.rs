@@ -267,6 +267,42 @@ impl MheRegularizer {
         self.weigh(self.parts(model, Some(&distinct)))
     }
 
+    /// [`penalty_parts_for_classes`](Self::penalty_parts_for_classes) for the targets of a
+    /// batch as they come from a batcher (`[batch]` class indices); negative indices are
+    /// ignored.
+    ///
+    /// ```
+    /// use burn::module::Module;
+    /// use burn::nn::{Linear, LinearConfig};
+    /// use burn::tensor::{Device, Int, Tensor};
+    /// use burn_mhe::MheRegularizerConfig;
+    ///
+    /// #[derive(Module, Debug)]
+    /// struct Head {
+    ///     classifier: Linear,
+    /// }
+    ///
+    /// let device = Device::flex();
+    /// let head = Head { classifier: LinearConfig::new(16, 100).init(&device) };
+    /// let mhe = MheRegularizerConfig::new().init().unwrap();
+    /// let targets = Tensor::<1, Int>::from_data([3, 17, 3], &device);
+    /// let from_tensor = mhe.penalty_parts_for_targets(&head, &targets).output;
+    /// let from_slice = mhe.penalty_parts_for_classes(&head, &[3, 17]).output;
+    /// assert_eq!(from_tensor.into_scalar::<f32>(), from_slice.into_scalar::<f32>());
+    /// ```
+    pub fn penalty_parts_for_targets<M: Module>(
+        &self,
+        model: &M,
+        targets: &Tensor<1, Int>,
+    ) -> PenaltyParts {
+        let classes: Vec<usize> = targets
+            .to_data()
+            .iter::<i64>()
+            .filter_map(|class| usize::try_from(class).ok())
+            .collect();
+        self.penalty_parts_for_classes(model, &classes)
+    }
+
     fn parts<M: Module>(&self, model: &M, classes: Option<&[usize]>) -> PenaltyParts {
         let device = model.devices().into_iter().next().unwrap_or_default();
         let mut hidden = Tensor::<1>::zeros([1], &device);
