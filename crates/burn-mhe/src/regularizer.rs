@@ -9,7 +9,7 @@ use crate::config::{Distance, EnergyConfig, non_negative};
 use crate::energy::HypersphericalEnergy;
 use crate::report::LayerReport;
 use crate::selection::{
-    LayerClassifier, LayerRole, LayerSelection, OutputSelector, ParamRule, SelectedLayer,
+    LayerClassifier, LayerInfo, LayerRole, LayerSelection, OutputSelector, ParamRule, SelectedLayer,
 };
 
 /// The energy and loss weight of one group of layers (hidden or output).
@@ -162,9 +162,22 @@ pub struct MheRegularizer {
 }
 
 impl MheRegularizer {
-    /// Replaces the role rule for `Linear` and convolution weights by `classifier`.
-    pub fn with_classifier(mut self, classifier: LayerClassifier) -> Self {
-        self.selection.classifier = Some(classifier);
+    /// Replaces the role rule for `Linear` and convolution weights by `classify`, a function or
+    /// a closure (which may capture state).
+    ///
+    /// ```
+    /// use burn_mhe::{LayerRole, MheRegularizerConfig};
+    ///
+    /// let output = String::from("head.weight");
+    /// let mhe = MheRegularizerConfig::new().init().unwrap().with_classifier(move |layer| {
+    ///     Some(if layer.path == output { LayerRole::Output } else { LayerRole::Hidden })
+    /// });
+    /// ```
+    pub fn with_classifier(
+        mut self,
+        classify: impl Fn(&LayerInfo) -> Option<LayerRole> + Send + Sync + 'static,
+    ) -> Self {
+        self.selection.classifier = Some(LayerClassifier::new(classify));
         self
     }
 

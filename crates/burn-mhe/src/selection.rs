@@ -1,5 +1,7 @@
 //! Which parameters of a model are layers of neurons, and whether each is hidden or output.
 
+use std::sync::Arc;
+
 use burn::module::{Module, ModuleVisitor, Param};
 use burn::tensor::Tensor;
 use serde::{Deserialize, Serialize};
@@ -49,8 +51,31 @@ pub struct LayerInfo {
     pub shape: Vec<usize>,
 }
 
-/// A custom rule deciding the role of each `Linear` or convolution weight (`None`: skip it).
-pub type LayerClassifier = fn(&LayerInfo) -> Option<LayerRole>;
+/// A custom rule deciding the role of each `Linear` or convolution weight (`None`: skip it):
+/// a function or a closure, which may capture state (a set of paths, a size threshold, ...).
+#[derive(Clone)]
+pub struct LayerClassifier(Arc<ClassifyFn>);
+
+/// The function behind a [`LayerClassifier`].
+type ClassifyFn = dyn Fn(&LayerInfo) -> Option<LayerRole> + Send + Sync;
+
+impl LayerClassifier {
+    /// The rule `classify`.
+    pub fn new(classify: impl Fn(&LayerInfo) -> Option<LayerRole> + Send + Sync + 'static) -> Self {
+        Self(Arc::new(classify))
+    }
+
+    /// The role of the layer `info` describes.
+    pub fn classify(&self, info: &LayerInfo) -> Option<LayerRole> {
+        (self.0)(info)
+    }
+}
+
+impl core::fmt::Debug for LayerClassifier {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("LayerClassifier(..)")
+    }
+}
 
 /// A layer picked for the energy: its path, group and neurons as rows.
 #[derive(Debug, Clone)]
@@ -124,9 +149,9 @@ impl LayerSelection {
         found
             .into_iter()
             .filter_map(|candidate| {
-                let role = match (&candidate.rule_role, self.classifier) {
+                let role = match (&candidate.rule_role, &self.classifier) {
                     (Some(role), _) => Some(*role),
-                    (None, Some(classify)) => classify(&candidate.info),
+                    (None, Some(classifier)) => classifier.classify(&candidate.info),
                     (None, None) if Some(&candidate.info.path) == output_path.as_ref() => {
                         Some(LayerRole::Output)
                     }
