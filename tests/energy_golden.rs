@@ -4,7 +4,7 @@
 mod support;
 
 use burn::tensor::Device;
-use burn_mhe::{Convention, EnergyConfig, Reduction};
+use burn_mhe::{Convention, EnergyConfig, PairReduction};
 use support::*;
 
 /// Golden energies `(power, mhe, half_mhe)`: the table "Golden values (official formula,
@@ -87,7 +87,7 @@ fn sum_energy(s: f64) -> EnergyConfig {
         .with_s(s)
         .with_eps(0.0)
         .with_convention(Convention::Paper)
-        .with_reduction(Reduction::SumOverPairs)
+        .with_reduction(PairReduction::SumOverPairs)
 }
 
 #[test]

@@ -4,7 +4,7 @@
 mod support;
 
 use burn::tensor::Device;
-use burn_mhe::{Convention, EnergyConfig, Reduction};
+use burn_mhe::{Convention, EnergyConfig, PairReduction};
 use support::*;
 
 /// Central differences of the energy's value with respect to every input entry.
@@ -75,7 +75,7 @@ fn other_powers_conventions_and_reductions_match_finite_differences() {
         EnergyConfig::new()
             .with_distance(burn_mhe::Distance::Angular)
             .with_s(1.5)
-            .with_reduction(Reduction::SumOverPairs),
+            .with_reduction(PairReduction::SumOverPairs),
         EnergyConfig::new().with_eps(0.0).with_s(1.0),
     ];
     for config in configs {

@@ -25,7 +25,7 @@ pub enum Convention {
 
 /// How the pair energies of a layer are combined.
 #[derive(Config, Debug, Copy, PartialEq, Eq)]
-pub enum Reduction {
+pub enum PairReduction {
     /// Mean over unordered pairs (the released code; independent of the layer width).
     MeanOverPairs,
     /// Sum over unordered pairs (the physics convention of the Thomson problem).
@@ -68,8 +68,8 @@ pub struct EnergyConfig {
     #[config(default = "Convention::Official")]
     pub convention: Convention,
     /// Mean or sum over pairs.
-    #[config(default = "Reduction::MeanOverPairs")]
-    pub reduction: Reduction,
+    #[config(default = "PairReduction::MeanOverPairs")]
+    pub reduction: PairReduction,
     /// Memory for the `N x N` intermediates, in MiB. Layers whose pairwise matrices do not fit
     /// are processed in blocks of rows of the upper triangle, with the same result.
     #[config(default = "DEFAULT_MEMORY_BUDGET_MIB")]
@@ -133,7 +133,7 @@ mod tests {
         assert_eq!(config.eps, 1e-4);
         assert_eq!(config.angle_eps, 1e-4);
         assert_eq!(config.convention, Convention::Official);
-        assert_eq!(config.reduction, Reduction::MeanOverPairs);
+        assert_eq!(config.reduction, PairReduction::MeanOverPairs);
     }
 
     #[test]

@@ -2,7 +2,7 @@
 
 use burn::tensor::{Bool, Tensor};
 
-use crate::config::{EnergyConfig, Reduction};
+use crate::config::{EnergyConfig, PairReduction};
 use crate::error::Result;
 use crate::kernel::PairKernel;
 use crate::projection::RandomProjection;
@@ -160,8 +160,8 @@ impl HypersphericalEnergy {
             return (zero, neurons.zeros_like());
         }
         let scale = match self.config.reduction {
-            Reduction::MeanOverPairs => 1.0 / pairs as f64,
-            Reduction::SumOverPairs => 1.0,
+            PairReduction::MeanOverPairs => 1.0 / pairs as f64,
+            PairReduction::SumOverPairs => 1.0,
         };
 
         // Everything `N x d` is touched as few times as possible: for wide layers those passes,

@@ -9,7 +9,7 @@ use burn::config::Config;
 use burn::tensor::{DType, Device, Tensor, TensorData};
 
 use crate::angles::AngleStats;
-use crate::config::{Convention, Distance, EnergyConfig, Reduction, non_negative};
+use crate::config::{Convention, Distance, EnergyConfig, PairReduction, non_negative};
 use crate::energy::HypersphericalEnergy;
 use crate::error::MheError;
 use crate::random::gaussian_values;
@@ -107,7 +107,7 @@ impl SphereConfig {
             .with_eps(0.0)
             .with_angle_eps(0.0)
             .with_convention(Convention::Paper)
-            .with_reduction(Reduction::SumOverPairs)
+            .with_reduction(PairReduction::SumOverPairs)
     }
 
     /// Minimizes the energy from every restart on `device` (in float64 where it supports it)

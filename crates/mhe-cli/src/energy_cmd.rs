@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use burn::tensor::{DType, Tensor, TensorData};
 use burn_mhe::{
-    AngleStats, Convention, Distance, EnergyConfig, MheError, Reduction, check_neurons,
+    AngleStats, Convention, Distance, EnergyConfig, MheError, PairReduction, check_neurons,
     degenerate_neurons,
 };
 use clap::{Args, ValueEnum};
@@ -112,8 +112,8 @@ impl EnergyOptions {
                 ConventionArg::Paper => Convention::Paper,
             })
             .with_reduction(match self.reduction {
-                ReductionArg::Mean => Reduction::MeanOverPairs,
-                ReductionArg::Sum => Reduction::SumOverPairs,
+                ReductionArg::Mean => PairReduction::MeanOverPairs,
+                ReductionArg::Sum => PairReduction::SumOverPairs,
             });
         config.validate()?;
         Ok(config)
