@@ -3,7 +3,7 @@
 #![allow(dead_code)]
 
 use burn::tensor::{DType, Device, Tensor, TensorData};
-use burn_mhe::{Distance, EnergyConfig};
+use burn_mhe::{EnergyConfig, OFFICIAL_VARIANTS};
 
 /// A `[rows, cols]` float64 tensor from row-major values.
 pub fn f64_matrix(values: Vec<f64>, cols: usize, device: &Device) -> Tensor<2> {
@@ -49,16 +49,10 @@ pub fn pseudo_random(len: usize, seed: u64) -> Vec<f64> {
 
 /// The six powers of the released code, by their names there: `0, 1, 2, a0, a1, a2`.
 pub fn official_variants() -> Vec<(&'static str, EnergyConfig)> {
-    let euclidean = |s| EnergyConfig::new().with_s(s);
-    let angular = |s| euclidean(s).with_distance(Distance::Angular);
-    vec![
-        ("0", euclidean(0.0)),
-        ("1", euclidean(1.0)),
-        ("2", euclidean(2.0)),
-        ("a0", angular(0.0)),
-        ("a1", angular(1.0)),
-        ("a2", angular(2.0)),
-    ]
+    OFFICIAL_VARIANTS
+        .iter()
+        .map(|variant| (variant.name, variant.energy()))
+        .collect()
 }
 
 /// `|a - b| <= rel * max(|a|, |b|, floor)`.

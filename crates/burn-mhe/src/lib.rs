@@ -33,6 +33,7 @@ mod energy;
 mod error;
 mod kernel;
 mod neurons;
+mod official;
 mod projection;
 mod random;
 mod regularizer;
@@ -47,6 +48,7 @@ pub use config::{Convention, DEFAULT_MEMORY_BUDGET_MIB, Distance, EnergyConfig, 
 pub use energy::HypersphericalEnergy;
 pub use error::{MheError, Result};
 pub use neurons::{NeuronLayout, Neurons};
+pub use official::{OFFICIAL_VARIANTS, OfficialVariant, official_loss_weights};
 pub use projection::{ProjectionConfig, RandomProjection};
 pub use random::split_mix64;
 pub use regularizer::{MheRegularizer, MheRegularizerConfig, PenaltyGroupConfig, PenaltyParts};

@@ -5,8 +5,9 @@ use burn::module::Module;
 use burn::tensor::{Int, Tensor};
 
 use crate::angles::AngleStats;
-use crate::config::{Distance, EnergyConfig, non_negative};
+use crate::config::{EnergyConfig, non_negative};
 use crate::energy::HypersphericalEnergy;
+use crate::official::official_loss_weights;
 use crate::report::LayerReport;
 use crate::selection::{
     LayerClassifier, LayerInfo, LayerRole, LayerSelection, OutputSelector, ParamRule, SelectedLayer,
@@ -60,13 +61,12 @@ impl MheRegularizerConfig {
     /// assert!(!config.output.unwrap().energy.half_space);
     /// ```
     pub fn official(energy: EnergyConfig) -> Self {
-        let damped = energy.distance == Distance::Angular && energy.s > 0.0;
-        let scale = if damped { 0.1 } else { 1.0 };
+        let (hidden, output_weight) = official_loss_weights(&energy);
         let output = energy.clone().with_half_space(false);
         Self::new()
-            .with_hidden(Some(PenaltyGroupConfig::new(energy).with_weight(scale)))
+            .with_hidden(Some(PenaltyGroupConfig::new(energy).with_weight(hidden)))
             .with_output(Some(
-                PenaltyGroupConfig::new(output).with_weight(10.0 * scale),
+                PenaltyGroupConfig::new(output).with_weight(output_weight),
             ))
     }
 

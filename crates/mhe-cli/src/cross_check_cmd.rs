@@ -2,7 +2,7 @@
 //! CPU, for every official variant.
 
 use burn::tensor::{Device, Tensor, TensorData};
-use burn_mhe::{Distance, EnergyConfig, random_sphere_points};
+use burn_mhe::{EnergyConfig, OFFICIAL_VARIANTS, random_sphere_points};
 use clap::Args;
 
 use crate::cli_error::CliError;
@@ -62,19 +62,10 @@ pub fn run(args: &CrossCheckArgs) -> Result<String, CliError> {
         "variant", "energy cpu", "energy device", "rel diff", "grad diff"
     )];
     let mut worst: f64 = 0.0;
-    for (distance, s, name) in [
-        (Distance::Euclidean, 0.0, "0"),
-        (Distance::Euclidean, 1.0, "1"),
-        (Distance::Euclidean, 2.0, "2"),
-        (Distance::Angular, 0.0, "a0"),
-        (Distance::Angular, 1.0, "a1"),
-        (Distance::Angular, 2.0, "a2"),
-    ] {
+    for variant in OFFICIAL_VARIANTS {
         for half_space in [false, true] {
-            let config = EnergyConfig::new()
-                .with_distance(distance)
-                .with_s(s)
-                .with_half_space(half_space);
+            let config = variant.energy().with_half_space(half_space);
+            let name = variant.name;
             let (e_cpu, g_cpu) = energy_and_gradient(&config, &values, args.n, args.d, &cpu);
             let (e_dev, g_dev) = energy_and_gradient(&config, &values, args.n, args.d, &device);
             let energy_diff = (e_dev - e_cpu).abs() / e_cpu.abs().max(1e-30);

@@ -1,7 +1,7 @@
 //! Which training runs each experiment sweeps over.
 
 use burn::config::Config;
-use burn_mhe::Distance;
+use burn_mhe::{OFFICIAL_VARIANTS, official_loss_weights};
 use serde::{Deserialize, Serialize};
 
 use crate::data::{DatasetChoice, Imbalance};
@@ -84,16 +84,6 @@ pub fn mode_name(mode: MheMode) -> &'static str {
 
 const MODES: [MheMode; 3] = [MheMode::None, MheMode::Mhe, MheMode::HalfMhe];
 
-/// The energies of the paper's table: Euclidean powers and angular ones.
-const POWERS: [(Distance, f64, &str); 6] = [
-    (Distance::Euclidean, 0.0, "s=0"),
-    (Distance::Euclidean, 1.0, "s=1"),
-    (Distance::Euclidean, 2.0, "s=2"),
-    (Distance::Angular, 0.0, "a0"),
-    (Distance::Angular, 1.0, "a1"),
-    (Distance::Angular, 2.0, "a2"),
-];
-
 impl ExperimentConfig {
     fn job(&self, architecture: Architecture) -> TrainJobConfig {
         TrainJobConfig::new(self.dataset, ImageClassifierConfig::new(architecture))
@@ -110,9 +100,9 @@ impl ExperimentConfig {
         if let Some(tag) = self
             .powers
             .iter()
-            .find(|tag| !POWERS.iter().any(|(_, _, known)| known == tag))
+            .find(|tag| !OFFICIAL_VARIANTS.iter().any(|v| v.label == tag.as_str()))
         {
-            let known: Vec<&str> = POWERS.iter().map(|(_, _, t)| *t).collect();
+            let known: Vec<&str> = OFFICIAL_VARIANTS.iter().map(|v| v.label).collect();
             return Err(format!("unknown power `{tag}`: expected one of {known:?}"));
         }
         if let Some(width) = self.widths.iter().find(|w| !(w.is_finite() && **w > 0.0)) {
@@ -162,25 +152,20 @@ impl ExperimentConfig {
                     None,
                     base.clone(),
                 )];
-                let powers = POWERS.iter().filter(|(_, _, tag)| {
-                    self.powers.is_empty() || self.powers.iter().any(|p| p == tag)
-                });
+                let powers = OFFICIAL_VARIANTS
+                    .iter()
+                    .filter(|v| self.powers.is_empty() || self.powers.iter().any(|p| p == v.label));
                 for mode in [MheMode::Mhe, MheMode::HalfMhe] {
-                    for &(distance, s, tag) in powers.clone() {
-                        // The released code weighs angular a1 and a2 ten times less.
-                        let damp = if distance == Distance::Angular && s > 0.0 {
-                            0.1
-                        } else {
-                            1.0
-                        };
+                    for variant in powers.clone() {
+                        let (hidden, output) = official_loss_weights(&variant.energy());
                         let job = base
                             .clone()
-                            .with_distance(distance)
-                            .with_s(s)
-                            .with_lambda_hidden(damp)
-                            .with_lambda_output(10.0 * damp);
+                            .with_distance(variant.distance)
+                            .with_s(variant.s)
+                            .with_lambda_hidden(hidden)
+                            .with_lambda_output(output);
                         settings.push(setting(
-                            format!("{} {tag}", mode_name(mode)),
+                            format!("{} {}", mode_name(mode), variant.label),
                             mode,
                             None,
                             job,
@@ -263,7 +248,7 @@ mod tests {
         let settings = config(ExperimentName::Variants).settings();
         assert_eq!(settings.len(), 13);
         let a2 = settings.iter().find(|s| s.label == "half-mhe a2").unwrap();
-        assert_eq!(a2.job.distance, Distance::Angular);
+        assert_eq!(a2.job.distance, burn_mhe::Distance::Angular);
         assert_eq!((a2.job.lambda_hidden, a2.job.lambda_output), (0.1, 1.0));
         let s0 = settings.iter().find(|s| s.label == "mhe s=0").unwrap();
         assert_eq!((s0.job.s, s0.job.lambda_output), (0.0, 10.0));
