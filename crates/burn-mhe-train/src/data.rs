@@ -23,13 +23,15 @@ pub const CLASSES: usize = 10;
 /// A dataset in the MNIST file layout (`train-images-idx3-ubyte[.gz]`, ... in one folder).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum DatasetChoice {
     /// The MNIST digits shipped in `data/mnist-subset`: works offline with no setup.
     MnistSubset,
-    /// Fashion-MNIST, by default from [`FASHION_MNIST_DIR`].
+    /// Fashion-MNIST, by default from /usr/share/datasets/fashion-mnist (Debian's
+    /// dataset-fashion-mnist).
     FashionMnist,
-    /// The full MNIST (60,000 + 10,000 digits), by default downloaded by burn into its cache
-    /// (feature `mnist-download`, see [`download_mnist`](crate::download_mnist)).
+    /// The full MNIST (60,000 + 10,000 digits): the data folder, or burn's download into its
+    /// cache (build feature `mnist-download`).
     Mnist,
     /// Any folder of MNIST-format files, given as the data folder.
     Idx,

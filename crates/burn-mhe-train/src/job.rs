@@ -39,6 +39,7 @@ use crate::renderer::EpochLineRenderer;
 /// Which MHE the job trains with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum MheMode {
     /// No penalty: a baseline whose energies are still measured and reported.
     None,
@@ -52,6 +53,7 @@ pub enum MheMode {
 /// The optimizer of a job.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum OptimizerChoice {
     /// SGD with momentum and weight decay (the paper's setup).
     Sgd,

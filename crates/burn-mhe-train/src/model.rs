@@ -15,13 +15,14 @@ use crate::classifier::Classifier;
 /// The shape of an [`ImageClassifier`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum Architecture {
     /// `depth` fully connected ReLU layers of `256 * width` units, then the classifier.
     Mlp,
     /// Three stages of `depth` 3x3 conv + batch norm + ReLU layers with `16, 32, 64` (times
     /// `width`) channels, 2x2 max pooling between stages, global average pooling, classifier.
     Cnn,
-    /// [`Cnn`](Self::Cnn) followed by a linear 2-D feature layer before the classifier.
+    /// The CNN followed by a linear 2-D feature layer before the classifier.
     Cnn2d,
 }
 

@@ -7,6 +7,7 @@ use crate::projection::ProjectionConfig;
 
 /// How the distance between two neurons on the sphere is measured.
 #[derive(Config, Debug, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum Distance {
     /// Chord length `d = ||u_i - u_j||`, through `d^2 = 2 - 2 cos`.
     Euclidean,
@@ -16,6 +17,7 @@ pub enum Distance {
 
 /// Which constant factor the log energy (`s = 0`) carries.
 #[derive(Config, Debug, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum Convention {
     /// The released TensorFlow code: `f = -log(d^2) = 2 log(1/d)` for Euclidean `s = 0`.
     Official,
@@ -30,6 +32,23 @@ pub enum PairReduction {
     MeanOverPairs,
     /// Sum over unordered pairs (the physics convention of the Thomson problem).
     SumOverPairs,
+}
+
+/// `mean` and `sum` on a command line (burn's `Config` derive keeps `clap`'s variant
+/// attributes out, so the names are given here).
+#[cfg(feature = "clap")]
+impl clap::ValueEnum for PairReduction {
+    fn value_variants<'a>() -> &'a [Self] {
+        &[Self::MeanOverPairs, Self::SumOverPairs]
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        let (name, help) = match self {
+            Self::MeanOverPairs => ("mean", "Mean over unordered pairs (the released code)"),
+            Self::SumOverPairs => ("sum", "Sum over unordered pairs (the Thomson problem's)"),
+        };
+        Some(clap::builder::PossibleValue::new(name).help(help))
+    }
 }
 
 /// The default [`EnergyConfig::memory_budget_mib`].

@@ -7,7 +7,7 @@ use burn_mhe::{
     AngleStats, Convention, Distance, EnergyConfig, MheError, PairReduction, check_neurons,
     degenerate_neurons,
 };
-use clap::{Args, ValueEnum};
+use clap::Args;
 
 use crate::cli_error::CliError;
 use crate::device::DeviceChoice;
@@ -40,8 +40,8 @@ pub struct EnergyArgs {
 #[derive(Debug, Args)]
 pub struct EnergyOptions {
     /// Distance on the sphere.
-    #[arg(long, value_enum, default_value_t = DistanceArg::Euclidean)]
-    pub distance: DistanceArg,
+    #[arg(long, value_enum, default_value_t = Distance::Euclidean)]
+    pub distance: Distance,
     /// Power s >= 0 (0 is the log energy).
     #[arg(long, default_value_t = 2.0, allow_negative_numbers = true)]
     pub s: f64,
@@ -55,66 +55,24 @@ pub struct EnergyOptions {
     #[arg(long, default_value_t = 1e-4, allow_negative_numbers = true)]
     pub angle_eps: f64,
     /// Factor of the Euclidean log energy.
-    #[arg(long, value_enum, default_value_t = ConventionArg::Official)]
-    pub convention: ConventionArg,
+    #[arg(long, value_enum, default_value_t = Convention::Official)]
+    pub convention: Convention,
     /// Mean or sum over pairs.
-    #[arg(long, value_enum, default_value_t = ReductionArg::Mean)]
-    pub reduction: ReductionArg,
-}
-
-/// `--distance`.
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum DistanceArg {
-    /// Chord length.
-    Euclidean,
-    /// Normalized angle.
-    Angular,
-}
-
-/// `--convention`.
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum ConventionArg {
-    /// -log(d^2) for s = 0, as the released code.
-    Official,
-    /// log(1/d) for s = 0, as the paper.
-    Paper,
-}
-
-/// `--reduction`.
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum ReductionArg {
-    /// Mean over pairs.
-    Mean,
-    /// Sum over pairs.
-    Sum,
-}
-
-impl From<DistanceArg> for Distance {
-    fn from(arg: DistanceArg) -> Self {
-        match arg {
-            DistanceArg::Euclidean => Distance::Euclidean,
-            DistanceArg::Angular => Distance::Angular,
-        }
-    }
+    #[arg(long, value_enum, default_value_t = PairReduction::MeanOverPairs)]
+    pub reduction: PairReduction,
 }
 
 impl EnergyOptions {
     /// The energy configuration these options describe, checked.
     pub fn config(&self) -> Result<EnergyConfig, CliError> {
         let config = EnergyConfig::new()
-            .with_distance(self.distance.into())
+            .with_distance(self.distance)
             .with_s(self.s)
             .with_half_space(self.half_space)
             .with_eps(self.eps)
             .with_angle_eps(self.angle_eps)
-            .with_convention(match self.convention {
-                ConventionArg::Official => Convention::Official,
-                ConventionArg::Paper => Convention::Paper,
-            })
-            .with_reduction(match self.reduction {
-                ReductionArg::Mean => PairReduction::MeanOverPairs,
-                ReductionArg::Sum => PairReduction::SumOverPairs,
-            });
+            .with_convention(self.convention)
+            .with_reduction(self.reduction);
         config.validate()?;
         Ok(config)
     }

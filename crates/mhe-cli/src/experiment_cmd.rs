@@ -5,21 +5,20 @@ use std::path::PathBuf;
 
 use burn_mhe_train::DatasetChoice;
 use burn_mhe_train::experiment::{ExperimentConfig, ExperimentName, run_experiment};
-use clap::{Args, ValueEnum};
+use clap::Args;
 
 use crate::cli_error::CliError;
 use crate::device::DeviceChoice;
-use crate::train_cmd::DatasetArg;
 
 /// Options of `mhe experiment`.
 #[derive(Debug, Args)]
 pub struct ExperimentArgs {
     /// Which experiment.
     #[arg(value_enum)]
-    pub name: ExperimentArg,
+    pub name: ExperimentName,
     /// The images.
-    #[arg(long, value_enum, default_value_t = DatasetArg::MnistSubset)]
-    pub dataset: DatasetArg,
+    #[arg(long, value_enum, default_value_t = DatasetChoice::MnistSubset)]
+    pub dataset: DatasetChoice,
     /// Folder of the dataset's IDX files.
     #[arg(long)]
     pub data_dir: Option<String>,
@@ -56,30 +55,10 @@ pub struct ExperimentArgs {
     pub out: PathBuf,
 }
 
-/// `mhe experiment NAME`.
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum ExperimentArg {
-    /// Baseline, MHE, half-space MHE with s = 0, 1, 2 and a0, a1, a2 on one CNN.
-    Variants,
-    /// Baseline vs MHE vs half-space MHE at width multipliers 1/4, 1/2, 1, 2.
-    Width,
-    /// The same at 1, 2, 3 conv layers per stage.
-    Depth,
-    /// 98% of class 0 removed; the 2-D feature CNN and the CNN without and with output-layer
-    /// MHE.
-    Imbalance,
-}
-
 /// Runs `mhe experiment` and returns the summary table.
 pub fn run(args: &ExperimentArgs) -> Result<String, CliError> {
     let device = args.device.device().map_err(CliError::Usage)?;
-    let name = match args.name {
-        ExperimentArg::Variants => ExperimentName::Variants,
-        ExperimentArg::Width => ExperimentName::Width,
-        ExperimentArg::Depth => ExperimentName::Depth,
-        ExperimentArg::Imbalance => ExperimentName::Imbalance,
-    };
-    let config = ExperimentConfig::new(name, DatasetChoice::from(args.dataset))
+    let config = ExperimentConfig::new(args.name, args.dataset)
         .with_data_dir(args.data_dir.clone())
         .with_seeds(args.seeds)
         .with_epochs(args.epochs)

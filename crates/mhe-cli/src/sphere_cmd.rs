@@ -2,12 +2,11 @@
 
 use std::path::PathBuf;
 
-use burn_mhe::SphereConfig;
+use burn_mhe::{Distance, SphereConfig};
 use clap::Args;
 
 use crate::cli_error::CliError;
 use crate::device::DeviceChoice;
-use crate::energy_cmd::DistanceArg;
 use crate::npy::{Precision, write_floats};
 
 /// Options of `mhe sphere`.
@@ -20,8 +19,8 @@ pub struct SphereArgs {
     #[arg(long)]
     pub dim: usize,
     /// Distance on the sphere.
-    #[arg(long, value_enum, default_value_t = DistanceArg::Euclidean)]
-    pub distance: DistanceArg,
+    #[arg(long, value_enum, default_value_t = Distance::Euclidean)]
+    pub distance: Distance,
     /// Power s >= 0 (0: log energy, 1: Thomson; large s approaches Tammes).
     #[arg(long, default_value_t = 1.0, allow_negative_numbers = true)]
     pub s: f64,
@@ -51,7 +50,7 @@ pub struct SphereArgs {
 /// Runs `mhe sphere` and returns what to print.
 pub fn run(args: &SphereArgs) -> Result<String, CliError> {
     let config = SphereConfig::new(args.points, args.dim)
-        .with_distance(args.distance.into())
+        .with_distance(args.distance)
         .with_s(args.s)
         .with_half_space(args.half_space)
         .with_restarts(args.restarts)

@@ -7,25 +7,25 @@ use burn_mhe_train::{
     Architecture, DatasetChoice, ImageClassifierConfig, Imbalance, MheMode, OptimizerChoice,
     RunFolder, TrainJobConfig, TrainResults,
 };
-use clap::{Args, ValueEnum};
+use clap::Args;
 
 use crate::cli_error::CliError;
 use crate::device::DeviceChoice;
-use crate::energy_cmd::DistanceArg;
+use burn_mhe::Distance;
 
 /// Options of `mhe train`.
 #[derive(Debug, Args)]
 pub struct TrainArgs {
     /// The images: the shipped MNIST subset, Fashion-MNIST, the full MNIST, or any MNIST-format
     /// folder.
-    #[arg(long, value_enum, default_value_t = DatasetArg::MnistSubset)]
-    pub dataset: DatasetArg,
+    #[arg(long, value_enum, default_value_t = DatasetChoice::MnistSubset)]
+    pub dataset: DatasetChoice,
     /// Folder of the dataset's IDX files (raw or .gz); needed for `--dataset idx`.
     #[arg(long)]
     pub data_dir: Option<String>,
     /// The network.
-    #[arg(long, value_enum, default_value_t = ModelArg::Mlp)]
-    pub model: ModelArg,
+    #[arg(long, value_enum, default_value_t = Architecture::Mlp)]
+    pub model: Architecture,
     /// Width multiplier: MLP layers have 256 x W units, CNN stages 16, 32, 64 x W channels.
     #[arg(long, default_value_t = 1.0)]
     pub width: f64,
@@ -33,11 +33,11 @@ pub struct TrainArgs {
     #[arg(long, default_value_t = 2)]
     pub depth: usize,
     /// No penalty (energies still reported), MHE, or half-space MHE on hidden layers.
-    #[arg(long, value_enum, default_value_t = MheArg::Mhe)]
-    pub mhe: MheArg,
+    #[arg(long, value_enum, default_value_t = MheMode::Mhe)]
+    pub mhe: MheMode,
     /// Distance on the sphere.
-    #[arg(long, value_enum, default_value_t = DistanceArg::Euclidean)]
-    pub distance: DistanceArg,
+    #[arg(long, value_enum, default_value_t = Distance::Euclidean)]
+    pub distance: Distance,
     /// Power s >= 0 of the energy (0: logarithmic).
     #[arg(long, default_value_t = 2.0, allow_negative_numbers = true)]
     pub s: f64,
@@ -54,8 +54,8 @@ pub struct TrainArgs {
     #[arg(long, default_value_t = 64)]
     pub batch_size: usize,
     /// SGD with momentum 0.9 (the paper's setup) or Adam.
-    #[arg(long, value_enum, default_value_t = OptimizerArg::Sgd)]
-    pub optimizer: OptimizerArg,
+    #[arg(long, value_enum, default_value_t = OptimizerChoice::Sgd)]
+    pub optimizer: OptimizerChoice,
     /// Initial learning rate.
     #[arg(long, default_value_t = 0.05, allow_negative_numbers = true)]
     pub lr: f64,
@@ -89,90 +89,22 @@ pub struct TrainArgs {
     pub resume: Option<PathBuf>,
 }
 
-/// `--dataset`.
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum DatasetArg {
-    /// The 2,500 + 500 MNIST digits in `data/mnist-subset`.
-    MnistSubset,
-    /// Fashion-MNIST (`apt-get install dataset-fashion-mnist`, or --data-dir).
-    FashionMnist,
-    /// The full MNIST: --data-dir, or downloaded by burn (build feature `mnist-download`).
-    Mnist,
-    /// The IDX files in --data-dir.
-    Idx,
-}
-
-impl From<DatasetArg> for DatasetChoice {
-    fn from(arg: DatasetArg) -> Self {
-        match arg {
-            DatasetArg::MnistSubset => Self::MnistSubset,
-            DatasetArg::FashionMnist => Self::FashionMnist,
-            DatasetArg::Mnist => Self::Mnist,
-            DatasetArg::Idx => Self::Idx,
-        }
-    }
-}
-
-/// `--model`.
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum ModelArg {
-    /// Fully connected ReLU layers.
-    Mlp,
-    /// 3x3 conv + batch norm + ReLU stages, global average pooling.
-    Cnn,
-    /// The CNN with a 2-D feature layer before the classifier.
-    Cnn2d,
-}
-
-/// `--mhe`.
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum MheArg {
-    /// Baseline: no penalty.
-    None,
-    /// MHE.
-    Mhe,
-    /// Half-space MHE on hidden layers.
-    HalfMhe,
-}
-
-/// `--optimizer`.
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum OptimizerArg {
-    /// SGD, momentum 0.9.
-    Sgd,
-    /// Adam.
-    Adam,
-}
-
 impl TrainArgs {
     /// The job configuration these options describe.
     pub fn config(&self) -> TrainJobConfig {
-        let architecture = match self.model {
-            ModelArg::Mlp => Architecture::Mlp,
-            ModelArg::Cnn => Architecture::Cnn,
-            ModelArg::Cnn2d => Architecture::Cnn2d,
-        };
-        let dataset = DatasetChoice::from(self.dataset);
-        let model = ImageClassifierConfig::new(architecture)
+        let model = ImageClassifierConfig::new(self.model)
             .with_width(self.width)
             .with_depth(self.depth);
-        TrainJobConfig::new(dataset, model)
+        TrainJobConfig::new(self.dataset, model)
             .with_data_dir(self.data_dir.clone())
-            .with_mhe(match self.mhe {
-                MheArg::None => MheMode::None,
-                MheArg::Mhe => MheMode::Mhe,
-                MheArg::HalfMhe => MheMode::HalfMhe,
-            })
-            .with_distance(self.distance.into())
+            .with_mhe(self.mhe)
+            .with_distance(self.distance)
             .with_s(self.s)
             .with_lambda_hidden(self.lambda_hidden)
             .with_lambda_output(self.lambda_output)
             .with_epochs(self.epochs)
             .with_batch_size(self.batch_size)
-            .with_optimizer(match self.optimizer {
-                OptimizerArg::Sgd => OptimizerChoice::Sgd,
-                OptimizerArg::Adam => OptimizerChoice::Adam,
-            })
+            .with_optimizer(self.optimizer)
             .with_lr(self.lr)
             .with_weight_decay(self.weight_decay)
             .with_lr_step_epochs(self.lr_step_epochs)

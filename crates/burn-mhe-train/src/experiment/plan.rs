@@ -11,6 +11,7 @@ use crate::model::{Architecture, ImageClassifierConfig};
 /// The experiments of the paper, as sweeps of training runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum ExperimentName {
     /// Baseline, MHE and half-space MHE with Euclidean `s = 0, 1, 2` and angular `a0, a1, a2`
     /// on one CNN (the analogue of the paper's CIFAR-100 table).
