@@ -52,14 +52,6 @@ fn main() {
 
     let trained = result.model;
     for layer in trained.mhe.report(&trained.model) {
-        println!(
-            "{:<20} {:?} N = {:>2}, d = {:>2}: energy {:.5}, min angle {:.1} deg",
-            layer.path,
-            layer.role,
-            layer.neurons,
-            layer.dim,
-            layer.energy,
-            layer.min_angle_deg.unwrap_or(f64::NAN)
-        );
+        println!("{layer}");
     }
 }

@@ -108,15 +108,7 @@ fn main() {
 
     let trained = result.model;
     for layer in trained.mhe.report(&trained.model) {
-        println!(
-            "{:<20} {:?} N = {:>2}, d = {:>3}: energy {:.5}, min angle {:.1} deg",
-            layer.path,
-            layer.role,
-            layer.neurons,
-            layer.dim,
-            layer.energy,
-            layer.min_angle_deg.unwrap_or(f64::NAN)
-        );
+        println!("{layer}");
     }
     println!("checkpoints and logs in {}", run.display());
 }
