@@ -203,6 +203,9 @@ fn bench_reports_the_cpu_it_ran_on() {
         "{cpu}"
     );
     assert!(json["ratio"].as_f64().unwrap() > 0.0);
+    // glibc accepts the allocator settings the binary makes before any thread starts.
+    let glibc = cfg!(all(target_os = "linux", target_env = "gnu"));
+    assert_eq!(json["keeps_freed_memory"].as_bool(), Some(glibc));
 }
 
 #[test]

@@ -6,7 +6,7 @@ use burn::tensor::{Device, Distribution, Tensor};
 use burn_mhe::{EnergyConfig, HypersphericalEnergy};
 use clap::Args;
 
-use crate::allocator::release_freed_memory;
+use crate::allocator::{keeps_freed_memory, release_freed_memory};
 use crate::cli_error::CliError;
 use crate::device::DeviceChoice;
 use crate::step_bench::measure_step;
@@ -52,6 +52,8 @@ struct Row {
     peak_mib: f64,
     /// The processor's architecture and vector extensions (see [`cpu_features`]).
     cpu: String,
+    /// Whether freed memory is kept for reuse (see `allocator`): the times depend on it.
+    keeps_freed_memory: bool,
 }
 
 /// The architecture and the vector extensions the CPU kernels can use, e.g.
@@ -170,6 +172,7 @@ fn measure(
         ratio: energy_grad_ms / matmul_ms,
         peak_mib,
         cpu: cpu_features(),
+        keeps_freed_memory: keeps_freed_memory(),
     }
 }
 
@@ -202,7 +205,11 @@ pub fn run(args: &BenchArgs) -> Result<String, CliError> {
         });
     }
     if !args.json {
-        println!("CPU: {}", cpu_features());
+        println!(
+            "CPU: {}; freed memory kept for reuse: {}",
+            cpu_features(),
+            keeps_freed_memory()
+        );
         println!(
             "{:>6} {:>5} {:>8} {:>15} {:>10} {:>6} {:>9}",
             "N", "d", "variant", "energy+grad ms", "matmul ms", "ratio", "peak MiB"
