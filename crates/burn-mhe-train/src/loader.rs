@@ -18,8 +18,9 @@ use crate::data::permutation;
 
 /// Batches of a dataset in an order drawn afresh for each epoch from `(seed, epoch)`.
 ///
-/// Each call of [`DataLoader::iter`] serves the next epoch; [`starting_after`]
-/// (Self::starting_after) makes the first call serve a later epoch, as a resumed run needs.
+/// Each call of [`DataLoader::iter`] serves the next epoch;
+/// [`starting_after`](Self::starting_after) makes the first call serve a later epoch, as a
+/// resumed run needs.
 ///
 /// ```
 /// use std::sync::Arc;
