@@ -13,7 +13,7 @@ use burn::tensor::{Device, Tensor};
 use burn::train::metric::{AccuracyMetric, LossMetric};
 use burn::train::{Learner, SupervisedTraining, TrainStep};
 use burn_mhe::{EnergyConfig, LayerRole, MheRegularizer, MheRegularizerConfig};
-use burn_mhe_train::{EnergyMetric, WithMhe, weights_digest};
+use burn_mhe_train::{EnergyMetric, WithMhe, init_seeded};
 use tabular::{TableBatch, TableBatcher, TableNet, embedding_rule, rows};
 
 fn regularizer() -> MheRegularizer {
@@ -44,9 +44,7 @@ fn assert_close(a: Vec<f64>, b: Vec<f64>, what: &str) {
 #[test]
 fn the_training_step_is_the_plain_loops_loss_plus_penalty() {
     let device = Device::flex().autodiff();
-    device.seed(5);
-    let net = TableNet::new(&device);
-    weights_digest(&net); // draws the lazily initialized weights once, for both copies
+    let net = init_seeded(&device, 5, TableNet::new);
     let mhe = regularizer();
     let batch = batch(&device);
 
@@ -95,9 +93,7 @@ fn the_training_step_is_the_plain_loops_loss_plus_penalty() {
 /// Trains the table model for `epochs` in burn's Learner, with or without the penalty.
 fn fit(penalize: bool, epochs: usize) -> WithMhe<TableNet> {
     let device = Device::flex().autodiff();
-    device.seed(11);
-    let net = TableNet::new(&device);
-    weights_digest(&net);
+    let net = init_seeded(&device, 11, TableNet::new);
     let model = match penalize {
         true => WithMhe::new(net, regularizer()),
         false => WithMhe::measure_only(net, regularizer()),
@@ -175,9 +171,7 @@ fn one_sgd_epoch(
     name: &str,
 ) -> WithMhe<TableNet> {
     let device = Device::flex().autodiff();
-    device.seed(13);
-    let net = TableNet::new(&device);
-    weights_digest(&net);
+    let net = init_seeded(&device, 13, TableNet::new);
     let train = DataLoaderBuilder::new(TableBatcher)
         .batch_size(batch_size)
         .build(burn::data::dataset::InMemDataset::new(train_rows));

@@ -3,7 +3,7 @@
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Instant;
 
 use burn::config::Config;
@@ -11,11 +11,10 @@ use burn::data::dataloader::DataLoaderBuilder;
 use burn::data::dataset::Dataset;
 use burn::grad_clipping::GradientClippingConfig;
 use burn::lr_scheduler::step::StepLrSchedulerConfig;
-use burn::module::{Module, ModuleVisitor, Param};
 use burn::optim::decay::WeightDecayConfig;
 use burn::optim::momentum::MomentumConfig;
 use burn::optim::{AdamConfig, ModuleOptimizer, SgdConfig};
-use burn::tensor::{Device, Tensor};
+use burn::tensor::Device;
 use burn::train::checkpoint::KeepLastNCheckpoints;
 use burn::train::logger::FileMetricLogger;
 use burn::train::metric::{AccuracyMetric, LossMetric};
@@ -35,6 +34,7 @@ use crate::loader::EpochOrderLoader;
 use crate::metric::EnergyMetric;
 use crate::model::{ImageClassifier, ImageClassifierConfig};
 use crate::renderer::EpochLineRenderer;
+use crate::seeded::init_seeded;
 
 /// Which MHE the job trains with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -394,7 +394,9 @@ fn fit(
     done: usize,
     device: &Device,
 ) -> Result<TrainedRun, TrainError> {
-    let model = seeded_init(config, device);
+    let model = init_seeded(&device.clone().autodiff(), config.seed, |device| {
+        config.model.init(device)
+    });
     let mhe = config.regularizer()?;
     mhe.check(&model)?;
     let model = match config.mhe {
@@ -470,28 +472,6 @@ fn fit(
         model,
         splits,
     })
-}
-
-/// The model's initial weights from the job's seed. A device's random generator is shared by
-/// every thread of the process, and burn draws a parameter's initial values lazily, at its
-/// first use: seeding and drawing every parameter under one lock keeps two jobs trained at the
-/// same time (tests, sweeps) from taking each other's draws.
-fn seeded_init(config: &TrainJobConfig, device: &Device) -> ImageClassifier {
-    static INIT: Mutex<()> = Mutex::new(());
-    let _only_one = INIT.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    device.seed(config.seed);
-    let model = config.model.init(&device.clone().autodiff());
-    model.visit(&mut InitializeNow);
-    model
-}
-
-/// Draws the initial values of every lazily initialized float parameter it visits.
-struct InitializeNow;
-
-impl ModuleVisitor for InitializeNow {
-    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-        param.val();
-    }
 }
 
 fn log_duration(started: Instant) {

@@ -31,6 +31,7 @@ mod loader;
 mod metric;
 mod model;
 mod renderer;
+mod seeded;
 mod supervised;
 
 pub use batcher::ImageBatcher;
@@ -53,4 +54,5 @@ pub use loader::EpochOrderLoader;
 pub use metric::{EnergyInput, EnergyMetric, EnergyPart, HIDDEN_ENERGY, OUTPUT_ENERGY};
 pub use model::{Architecture, ConvBlock, ImageClassifier, ImageClassifierConfig};
 pub use renderer::EpochLineRenderer;
+pub use seeded::init_seeded;
 pub use supervised::{SupervisedModel, WithMhe, WithMheOutput};

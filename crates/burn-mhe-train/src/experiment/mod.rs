@@ -8,6 +8,8 @@
 //! also on another machine. Then `OUT/summary.json`, `OUT/summary.md` and the figures (PNG and
 //! SVG) are written.
 
+mod angles;
+mod drawing;
 mod figures;
 mod page;
 mod paired;
@@ -17,10 +19,11 @@ mod summary;
 use std::path::{Path, PathBuf};
 
 use burn::data::dataset::Dataset;
-use burn::tensor::{Device, Tensor};
+use burn::tensor::Device;
 use burn_mhe::LayerRole;
 use serde::{Deserialize, Serialize};
 
+pub use angles::{nearest_angles, pairwise_angles};
 pub use figures::{
     FeatureFigure, FeaturePanel, Figure, HistogramFigure, HistogramPanel, LineFigure, LinePanel,
     Series, angle_histogram, save,
@@ -29,6 +32,9 @@ pub use page::render_page;
 pub use paired::{McNemar, PairedComparison, TTest, wilcoxon_signed_rank};
 pub use plan::{ExperimentConfig, ExperimentName, Setting, mode_name, slug};
 pub use summary::{ExperimentSummary, SettingSummary, Stat};
+
+use angles::host_values;
+use drawing::draw_figures;
 
 use crate::atomic::write_atomically;
 use crate::batcher::ImageBatcher;
@@ -227,66 +233,6 @@ fn run_or_reuse(
     })
 }
 
-/// The values of a float tensor, row-major, as f64 on the host.
-fn host_values(tensor: Tensor<2>) -> Vec<f64> {
-    tensor
-        .into_data()
-        .convert::<f64>()
-        .try_to_vec::<f64>()
-        .expect("a float tensor")
-}
-
-/// The angle in degrees between every two rows of `neurons` (`[N][N]`, 0 on the diagonal).
-fn angle_matrix(neurons: Tensor<2>) -> Vec<Vec<f64>> {
-    let [_, d] = neurons.dims();
-    let values = host_values(neurons);
-    let unit: Vec<Vec<f64>> = values
-        .chunks(d)
-        .map(|row| {
-            let norm = row.iter().map(|v| v * v).sum::<f64>().sqrt().max(1e-12);
-            row.iter().map(|v| v / norm).collect()
-        })
-        .collect();
-    unit.iter()
-        .map(|a| {
-            unit.iter()
-                .map(|b| {
-                    let cos: f64 = a.iter().zip(b).map(|(x, y)| x * y).sum();
-                    cos.clamp(-1.0, 1.0).acos().to_degrees()
-                })
-                .collect()
-        })
-        .collect()
-}
-
-/// Pairwise angles in degrees of the rows of `neurons`, pairs `i < j` in row order.
-pub fn pairwise_angles(neurons: Tensor<2>) -> Vec<f64> {
-    let matrix = angle_matrix(neurons);
-    matrix
-        .iter()
-        .enumerate()
-        .flat_map(|(i, row)| row[i + 1..].to_vec())
-        .collect()
-}
-
-/// For each row of `neurons`, the angle in degrees to its nearest other row (empty below two
-/// rows).
-pub fn nearest_angles(neurons: Tensor<2>) -> Vec<f64> {
-    let matrix = angle_matrix(neurons);
-    matrix
-        .iter()
-        .enumerate()
-        .filter(|_| matrix.len() > 1)
-        .map(|(i, row)| {
-            row.iter()
-                .enumerate()
-                .filter(|&(j, _)| j != i)
-                .map(|(_, angle)| *angle)
-                .fold(f64::INFINITY, f64::min)
-        })
-        .collect()
-}
-
 fn sample(label: &str, trained: &TrainedRun, job: &TrainJobConfig, device: &Device) -> Sample {
     let model = &trained.model;
     let layers = model.mhe.layers(&model.model);
@@ -342,136 +288,5 @@ fn feature_panel(
         title: format!("{label}: test features and classifier neurons"),
         points,
         neurons,
-    }
-}
-
-/// Mean and spread over seeds of one per-epoch quantity.
-fn curve(
-    runs: &[TrainResults],
-    value: impl Fn(&crate::history::EpochRecord) -> f64,
-) -> Vec<(f64, f64, f64)> {
-    let epochs = runs.iter().map(|r| r.history.len()).min().unwrap_or(0);
-    (0..epochs)
-        .map(|e| {
-            let stat = Stat::of(
-                &runs
-                    .iter()
-                    .map(|r| value(&r.history[e]))
-                    .collect::<Vec<_>>(),
-            );
-            ((e + 1) as f64, stat.mean, stat.std)
-        })
-        .collect()
-}
-
-fn draw_figures(
-    config: &ExperimentConfig,
-    out: &Path,
-    summaries: &[SettingSummary],
-    histories: &[(String, Vec<TrainResults>)],
-    samples: &[Sample],
-) -> Result<Vec<PathBuf>, TrainError> {
-    let mut written = Vec::new();
-    let curves_panel =
-        |title: &str, y: &str, value: fn(&crate::history::EpochRecord) -> f64| LinePanel {
-            title: title.into(),
-            x_label: "epoch".into(),
-            y_label: y.into(),
-            series: histories
-                .iter()
-                .map(|(name, runs)| Series {
-                    name: name.clone(),
-                    points: curve(runs, value),
-                })
-                .collect(),
-        };
-    let curves = LineFigure(vec![
-        curves_panel("Validation loss", "cross-entropy", |e| e.valid_loss),
-        curves_panel("Hidden energy", "sum of hidden-layer energies", |e| {
-            e.hidden_energy
-        }),
-        curves_panel("Output energy", "classifier energy", |e| e.output_energy),
-    ]);
-    written.extend(save(&curves, &out.join("curves"))?);
-
-    let sweep = |axis: &str| {
-        let modes = [MheMode::None, MheMode::Mhe, MheMode::HalfMhe].map(mode_name);
-        LineFigure(vec![LinePanel {
-            title: format!("Test accuracy vs {axis}"),
-            x_label: axis.into(),
-            y_label: "test accuracy (%)".into(),
-            series: modes
-                .iter()
-                .map(|mode| Series {
-                    name: mode.to_string(),
-                    points: summaries
-                        .iter()
-                        .filter(|s| s.mode == *mode)
-                        .filter_map(|s| {
-                            Some((
-                                s.x?,
-                                100.0 * s.test_accuracy.mean,
-                                100.0 * s.test_accuracy.std,
-                            ))
-                        })
-                        .collect(),
-                })
-                .collect(),
-        }])
-    };
-    match config.name {
-        ExperimentName::Width => written.extend(save(
-            &sweep("width multiplier"),
-            &out.join("accuracy_vs_width"),
-        )?),
-        ExperimentName::Depth => written.extend(save(
-            &sweep("conv layers per stage"),
-            &out.join("accuracy_vs_depth"),
-        )?),
-        ExperimentName::Variants | ExperimentName::Imbalance => {}
-    }
-
-    let panel = |title: &str, angles: fn(&Sample) -> &Vec<f64>| HistogramPanel {
-        title: title.into(),
-        series: samples
-            .iter()
-            .map(|s| (s.label.clone(), angles(s).clone()))
-            .collect(),
-    };
-    let angles = HistogramFigure(vec![
-        panel("Last conv layer: pairwise neuron angles", |s| {
-            &s.conv_angles
-        }),
-        panel("Classifier: pairwise neuron angles", |s| {
-            &s.classifier_angles
-        }),
-    ]);
-    written.extend(save(&angles, &out.join("angles"))?);
-
-    let features: Vec<FeaturePanel> = samples.iter().filter_map(|s| s.features.clone()).collect();
-    if !features.is_empty() {
-        written.extend(save(&FeatureFigure(features), &out.join("imbalance"))?);
-    }
-    Ok(written)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn pairwise_angles_of_known_directions() {
-        let device = Device::flex();
-        let neurons = Tensor::<2>::from_data([[1.0, 0.0], [0.0, 2.0], [-3.0, 0.0]], &device);
-        let angles = pairwise_angles(neurons);
-        let expected = [90.0, 180.0, 90.0];
-        for (a, e) in angles.iter().zip(expected) {
-            assert!((a - e).abs() < 1e-9, "{angles:?}");
-        }
-        let neurons = Tensor::<2>::from_data([[1.0, 0.0], [1.0, 1.0], [-3.0, 0.0]], &device);
-        let nearest = nearest_angles(neurons);
-        for (a, e) in nearest.iter().zip([45.0, 45.0, 135.0]) {
-            assert!((a - e).abs() < 1e-9, "{nearest:?}");
-        }
     }
 }
