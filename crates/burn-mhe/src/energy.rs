@@ -57,6 +57,11 @@ pub struct HypersphericalEnergy {
 
 impl EnergyConfig {
     /// Checks the configuration and builds the energy.
+    ///
+    /// # Errors
+    ///
+    /// [`MheError::InvalidConfig`](crate::MheError::InvalidConfig) for a negative or
+    /// non-finite `s`, `eps`, `angle_eps` or memory budget, or an empty projection.
     pub fn init(&self) -> Result<HypersphericalEnergy> {
         self.validate()?;
         Ok(HypersphericalEnergy {
@@ -82,7 +87,14 @@ impl HypersphericalEnergy {
         }
     }
 
-    /// The energy of `neurons` (one neuron a row), shape `[1]`, differentiable on autodiff devices.
+    /// The energy of `neurons` (one neuron a row), differentiable on autodiff devices. Never
+    /// fails: degenerate layers (zero, duplicate or antipodal neurons, fewer than two) give
+    /// finite values and gradients (see `docs/numerics.md`).
+    ///
+    /// # Shapes
+    ///
+    /// - `neurons`: `[N, d]`
+    /// - output: `[1]`
     pub fn forward(&self, neurons: Tensor<2>) -> Tensor<1> {
         if !neurons.is_tracked() {
             return self.value_and_grad(neurons).0;
@@ -96,6 +108,16 @@ impl HypersphericalEnergy {
 
     /// Like [`forward`](Self::forward), after checking the neurons with
     /// [`check_neurons`](crate::check_neurons).
+    ///
+    /// # Shapes
+    ///
+    /// - `neurons`: `[N, d]`
+    /// - output: `[1]`
+    ///
+    /// # Errors
+    ///
+    /// `EmptyLayer`, `NonFinite`, `ZeroNeuron` or `DuplicateNeurons`
+    /// ([`MheError`](crate::MheError)) for a layer the energy gives no meaning to.
     pub fn try_forward(&self, neurons: Tensor<2>) -> Result<Tensor<1>> {
         check_neurons(&neurons)?;
         Ok(self.forward(neurons))
@@ -105,6 +127,11 @@ impl HypersphericalEnergy {
     /// in closed form without autodiff. An autodiff input is treated as a constant.
     ///
     /// With a random projection configured (CoMHE), each call draws new projections.
+    ///
+    /// # Shapes
+    ///
+    /// - `neurons`: `[N, d]`
+    /// - output: the energy `[1]` and the gradient `[N, d]`
     pub fn value_and_grad(&self, neurons: Tensor<2>) -> (Tensor<1>, Tensor<2>) {
         match &self.projection {
             Some(projection) => {
@@ -118,6 +145,12 @@ impl HypersphericalEnergy {
 
     /// The mean energy of the projected neurons `W P_k` over the projections `[K, d, pd]`, and
     /// its gradient with respect to `W`: `mean_k G_k P_k^T`.
+    ///
+    /// # Shapes
+    ///
+    /// - `neurons`: `[N, d]`
+    /// - `projections`: `[K, d, pd]`
+    /// - output: the energy `[1]` and the gradient `[N, d]`
     pub fn projected_value_and_grad(
         &self,
         neurons: Tensor<2>,
@@ -148,6 +181,11 @@ impl HypersphericalEnergy {
     /// gradients (`[B, N, d]`), in closed form without autodiff: one batched Gram matrix and one
     /// batched `(N x N)(N x d)` product for all of them. Layers whose pairwise matrices exceed
     /// the memory budget are processed in square blocks of the upper triangle.
+    ///
+    /// # Shapes
+    ///
+    /// - `neurons`: `[B, N, d]`
+    /// - output: the energies `[B]` and the gradients `[B, N, d]`
     pub fn batch_value_and_grad(&self, neurons: Tensor<3>) -> (Tensor<1>, Tensor<3>) {
         let neurons = neurons.without_autodiff();
         let [b, n, _] = neurons.dims();

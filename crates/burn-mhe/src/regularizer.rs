@@ -188,6 +188,13 @@ impl MheRegularizer {
 
     /// Like [`layers`](Self::layers), but rules that match nothing in `model` are an error:
     /// call it once before training to catch a misspelt path.
+    ///
+    /// # Errors
+    ///
+    /// [`MheError::UnmatchedRule`](crate::MheError::UnmatchedRule) naming a [`ParamRule`] or
+    /// output path that matches no parameter of `model`;
+    /// [`MheError::RankTooLow`](crate::MheError::RankTooLow) for a rule whose parameter cannot
+    /// hold neurons.
     pub fn check<M: Module>(&self, model: &M) -> crate::Result<Vec<SelectedLayer>> {
         self.selection.select_checked(model)
     }
@@ -342,7 +349,12 @@ impl MheRegularizer {
         PenaltyParts { hidden, output }
     }
 
-    /// The total weighted energy of `model`: the term to add to the task loss.
+    /// The total weighted energy of `model`: the term to add to the task loss. Never fails;
+    /// degenerate layers give finite values.
+    ///
+    /// # Shapes
+    ///
+    /// - output: `[1]`, on the device of `model`'s parameters, with their autodiff graph
     pub fn penalty<M: Module>(&self, model: &M) -> Tensor<1> {
         self.penalty_parts(model).total()
     }
