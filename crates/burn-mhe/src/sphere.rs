@@ -184,8 +184,7 @@ impl Batch {
     /// Runs L-BFGS on every restart from `points` (`B * N` unit rows of length `D`); returns the
     /// final points and energies.
     fn minimize(&self, mut points: Vec<f64>, steps: usize) -> (Vec<f64>, Vec<f64>) {
-        let [_, n, dim] = self.shape;
-        let size = n * dim;
+        let size = self.shape[1] * self.shape[2];
         let (energies, grads) = self.evaluate(&points);
         let mut restarts: Vec<Restart> = energies
             .into_iter()
@@ -197,92 +196,120 @@ impl Batch {
                 converged: false,
             })
             .collect();
-
         for _ in 0..steps {
             if restarts.iter().all(|r| r.converged) {
                 break;
             }
-            let directions: Vec<Vec<f64>> = restarts
-                .iter()
-                .zip(points.chunks(size))
-                .map(|(r, x)| r.direction(x, dim))
-                .collect();
-            let slopes: Vec<f64> = directions
-                .iter()
-                .zip(&restarts)
-                .map(|(p, r)| dot(p, &r.grad))
-                .collect();
-            // The first step of a fresh memory is scaled to move points by about 0.1 radian.
-            let mut steps_taken: Vec<f64> = restarts
-                .iter()
-                .zip(&directions)
-                .map(|(r, p)| {
-                    if r.memory.is_empty() {
-                        (0.1 / max_abs(p)).min(1.0)
-                    } else {
-                        1.0
-                    }
-                })
-                .collect();
-            let mut accepted = vec![false; restarts.len()];
-            for r in restarts.iter().enumerate().filter(|(_, r)| r.converged) {
-                accepted[r.0] = true;
-            }
-            let mut trial = points.clone();
-            let mut trial_energies = Vec::new();
-            let mut trial_grads = Vec::new();
-            for _ in 0..MAX_HALVINGS {
-                for b in (0..restarts.len()).filter(|&b| !accepted[b]) {
-                    let range = b * size..(b + 1) * size;
-                    trial[range.clone()].copy_from_slice(&retract(
-                        &points[range],
-                        &directions[b],
-                        steps_taken[b],
-                        dim,
-                    ));
-                }
-                (trial_energies, trial_grads) = self.evaluate(&trial);
-                let pending: Vec<usize> = (0..restarts.len()).filter(|&b| !accepted[b]).collect();
-                for b in pending {
-                    let current = &restarts[b];
-                    let bound = current.energy + ARMIJO * steps_taken[b] * slopes[b];
-                    let slack = current.energy + ROUNDING_SLACK * current.energy.abs();
-                    let range = b * size..(b + 1) * size;
-                    let flatter = max_abs(&trial_grads[range]) < max_abs(&current.grad);
-                    if trial_energies[b] <= bound || (trial_energies[b] <= slack && flatter) {
-                        accepted[b] = true;
-                    } else {
-                        steps_taken[b] *= 0.5;
-                    }
-                }
-                if accepted.iter().all(|&a| a) {
-                    break;
-                }
-            }
-            for (b, restart) in restarts.iter_mut().enumerate() {
-                if restart.converged {
-                    continue;
-                }
-                let range = b * size..(b + 1) * size;
-                if !accepted[b] {
-                    // No decrease is possible along the best direction: a minimum to the
-                    // precision of the arithmetic.
-                    restart.converged = true;
-                    continue;
-                }
-                let new_grad = trial_grads[range.clone()].to_vec();
-                restart.update(
-                    &points[range.clone()],
-                    &trial[range.clone()],
-                    trial_energies[b],
-                    new_grad,
-                );
-                points[range.clone()].copy_from_slice(&trial[range]);
-            }
+            let trial = self.backtrack(&points, &restarts);
+            self.advance(&mut points, &mut restarts, trial);
         }
         let energies = restarts.iter().map(|r| r.energy).collect();
         (points, energies)
     }
+
+    /// One Armijo backtracking line search of every restart along its L-BFGS direction, all
+    /// restarts evaluated together at each halving.
+    fn backtrack(&self, points: &[f64], restarts: &[Restart]) -> Trial {
+        let [_, n, dim] = self.shape;
+        let size = n * dim;
+        let directions: Vec<Vec<f64>> = restarts
+            .iter()
+            .zip(points.chunks(size))
+            .map(|(r, x)| r.direction(x, dim))
+            .collect();
+        let slopes: Vec<f64> = directions
+            .iter()
+            .zip(restarts)
+            .map(|(p, r)| dot(p, &r.grad))
+            .collect();
+        // The first step of a fresh memory is scaled to move points by about 0.1 radian.
+        let mut steps_taken: Vec<f64> = restarts
+            .iter()
+            .zip(&directions)
+            .map(|(r, p)| {
+                if r.memory.is_empty() {
+                    (0.1 / max_abs(p)).min(1.0)
+                } else {
+                    1.0
+                }
+            })
+            .collect();
+        let mut accepted: Vec<bool> = restarts.iter().map(|r| r.converged).collect();
+        let mut trial = points.to_vec();
+        let mut trial_energies = Vec::new();
+        let mut trial_grads = Vec::new();
+        for _ in 0..MAX_HALVINGS {
+            for b in (0..restarts.len()).filter(|&b| !accepted[b]) {
+                let range = b * size..(b + 1) * size;
+                trial[range.clone()].copy_from_slice(&retract(
+                    &points[range],
+                    &directions[b],
+                    steps_taken[b],
+                    dim,
+                ));
+            }
+            (trial_energies, trial_grads) = self.evaluate(&trial);
+            let pending: Vec<usize> = (0..restarts.len()).filter(|&b| !accepted[b]).collect();
+            for b in pending {
+                let current = &restarts[b];
+                let bound = current.energy + ARMIJO * steps_taken[b] * slopes[b];
+                let slack = current.energy + ROUNDING_SLACK * current.energy.abs();
+                let range = b * size..(b + 1) * size;
+                let flatter = max_abs(&trial_grads[range]) < max_abs(&current.grad);
+                if trial_energies[b] <= bound || (trial_energies[b] <= slack && flatter) {
+                    accepted[b] = true;
+                } else {
+                    steps_taken[b] *= 0.5;
+                }
+            }
+            if accepted.iter().all(|&a| a) {
+                break;
+            }
+        }
+        Trial {
+            points: trial,
+            energies: trial_energies,
+            grads: trial_grads,
+            accepted,
+        }
+    }
+
+    /// Moves every restart whose line search found a decrease to its trial point and updates
+    /// its memory; a restart that found none has converged.
+    fn advance(&self, points: &mut [f64], restarts: &mut [Restart], trial: Trial) {
+        let size = self.shape[1] * self.shape[2];
+        for (b, restart) in restarts.iter_mut().enumerate() {
+            if restart.converged {
+                continue;
+            }
+            let range = b * size..(b + 1) * size;
+            if !trial.accepted[b] {
+                // No decrease is possible along the best direction: a minimum to the
+                // precision of the arithmetic.
+                restart.converged = true;
+                continue;
+            }
+            let new_grad = trial.grads[range.clone()].to_vec();
+            restart.update(
+                &points[range.clone()],
+                &trial.points[range.clone()],
+                trial.energies[b],
+                new_grad,
+            );
+            points[range.clone()].copy_from_slice(&trial.points[range]);
+        }
+    }
+}
+
+/// The outcome of one line search of all restarts.
+struct Trial {
+    /// The trial points of every restart (the current points for converged ones).
+    points: Vec<f64>,
+    /// Their energies and gradients, as last evaluated.
+    energies: Vec<f64>,
+    grads: Vec<f64>,
+    /// Whether each restart's trial point satisfied the decrease condition.
+    accepted: Vec<bool>,
 }
 
 impl Restart {
