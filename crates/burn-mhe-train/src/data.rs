@@ -1,63 +1,16 @@
-//! Which images a job trains on: the dataset, its train / validation / test splits, a size limit
+//! Which images a job trains on: the train / validation / test splits of a dataset, a size limit
 //! and class imbalance.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::str::FromStr;
 use std::sync::Arc;
 
 use burn::data::dataset::{Dataset, DatasetError};
 use serde::{Deserialize, Serialize};
 
+use crate::dataset::{CLASSES, load_pair};
 use crate::error::TrainError;
 use crate::idx::{IdxDataset, ImageItem};
-
-/// Where Debian's `dataset-fashion-mnist` package installs Fashion-MNIST.
-pub const FASHION_MNIST_DIR: &str = "/usr/share/datasets/fashion-mnist";
-
-/// The MNIST subset shipped in this repository (2,500 training and 500 test digits).
-pub const MNIST_SUBSET_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/mnist-subset");
-
-/// The number of classes of every dataset here (digits, clothing types).
-pub const CLASSES: usize = 10;
-
-/// A dataset in the MNIST file layout (`train-images-idx3-ubyte[.gz]`, ... in one folder).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
-pub enum DatasetChoice {
-    /// The MNIST digits shipped in `data/mnist-subset`: works offline with no setup.
-    MnistSubset,
-    /// Fashion-MNIST, by default from /usr/share/datasets/fashion-mnist (Debian's
-    /// dataset-fashion-mnist).
-    FashionMnist,
-    /// The full MNIST (60,000 + 10,000 digits): the data folder, or burn's download into its
-    /// cache (build feature `mnist-download`).
-    Mnist,
-    /// Any folder of MNIST-format files, given as the data folder.
-    Idx,
-}
-
-impl DatasetChoice {
-    /// The folder read: `data_dir` if given, otherwise the dataset's own place.
-    pub fn folder(self, data_dir: Option<&str>) -> Result<PathBuf, TrainError> {
-        let folder = match (data_dir, self) {
-            (Some(dir), _) => PathBuf::from(dir),
-            (None, Self::MnistSubset) => PathBuf::from(MNIST_SUBSET_DIR),
-            (None, Self::FashionMnist) => PathBuf::from(FASHION_MNIST_DIR),
-            (None, Self::Mnist) => crate::download::download_mnist()?,
-            (None, Self::Idx) => {
-                return Err(TrainError::InvalidConfig(
-                    "dataset `idx` needs a data folder (--data-dir)".into(),
-                ));
-            }
-        };
-        if folder.is_dir() {
-            Ok(folder)
-        } else {
-            Err(TrainError::MissingDataDir(folder))
-        }
-    }
-}
 
 /// Keep only a fraction of one class in the training split (the test split is untouched).
 ///
@@ -201,24 +154,6 @@ impl DataSplits {
     }
 }
 
-/// The images and labels of a split (`train` or `t10k`), raw or gzip, directly in `folder` or
-/// in its subfolder `subfolder` (burn's download cache keeps `train/` and `test/`).
-fn load_pair(folder: &Path, split: &str, subfolder: &str) -> Result<IdxDataset, TrainError> {
-    let file = |kind: &str| {
-        let name = format!("{split}-{kind}");
-        let mut candidates = [folder.to_path_buf(), folder.join(subfolder)]
-            .into_iter()
-            .flat_map(|dir| [dir.join(&name), dir.join(format!("{name}.gz"))]);
-        let first = folder.join(&name);
-        candidates.find(|path| path.exists()).unwrap_or(first)
-    };
-    Ok(IdxDataset::load(
-        &file("images-idx3-ubyte"),
-        &file("labels-idx1-ubyte"),
-        CLASSES,
-    )?)
-}
-
 /// At most `limit` items of `split` with its class proportions: each class keeps its share of
 /// `limit` (largest remainders round the shares to whole items), taken from the front of the
 /// split (already shuffled), in split order.
@@ -278,6 +213,7 @@ pub fn permutation(len: usize, seed: u64) -> Vec<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dataset::MNIST_SUBSET_DIR;
 
     fn subset() -> DataSplits {
         DataSplits::load(
@@ -369,56 +305,10 @@ mod tests {
         assert_ne!(a, sorted);
     }
 
-    /// The shipped subset copied into burn's download cache layout (`train/`, `test/`).
-    fn burn_cache_layout() -> PathBuf {
-        let root = std::env::temp_dir().join(format!("burn-mhe-cache-{}", std::process::id()));
-        for (split, subfolder) in [("train", "train"), ("t10k", "test")] {
-            std::fs::create_dir_all(root.join(subfolder)).unwrap();
-            for kind in ["images-idx3-ubyte", "labels-idx1-ubyte"] {
-                let name = format!("{split}-{kind}");
-                let from = Path::new(MNIST_SUBSET_DIR).join(&name);
-                std::fs::copy(from, root.join(subfolder).join(name)).unwrap();
-            }
-        }
-        root
-    }
-
     #[test]
-    fn reads_burns_download_cache_layout_like_a_flat_folder() {
-        let root = burn_cache_layout();
-        let folder = DatasetChoice::Mnist.folder(root.to_str()).unwrap();
-        let plan = SplitPlan {
-            valid_fraction: 0.1,
-            train_limit: None,
-            imbalance: None,
-            seed: 7,
-        };
-        let cached = DataSplits::load(&folder, &plan).unwrap();
-        let shipped = subset();
-        assert_eq!(cached.train.labels(), shipped.train.labels());
-        assert_eq!(cached.test.labels(), shipped.test.labels());
-        assert_eq!(cached.test.get(17).unwrap(), shipped.test.get(17).unwrap());
-        std::fs::remove_dir_all(root).unwrap();
-    }
-
-    #[cfg(not(feature = "mnist-download"))]
-    #[test]
-    fn mnist_without_a_folder_needs_the_download_feature() {
-        let error = DatasetChoice::Mnist.folder(None).unwrap_err().to_string();
-        assert!(error.contains("mnist-download"), "{error}");
-    }
-
-    #[test]
-    fn bad_imbalance_and_missing_folders_are_errors() {
+    fn bad_imbalances_are_errors() {
         assert!("10:0.5".parse::<Imbalance>().is_err());
         assert!("x".parse::<Imbalance>().is_err());
-        assert!(matches!(
-            DatasetChoice::Idx.folder(Some("/no/such/folder")),
-            Err(TrainError::MissingDataDir(_))
-        ));
-        assert!(matches!(
-            DatasetChoice::Idx.folder(None),
-            Err(TrainError::InvalidConfig(_))
-        ));
+        assert!("3:-0.1".parse::<Imbalance>().is_err());
     }
 }

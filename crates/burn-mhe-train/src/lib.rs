@@ -19,6 +19,7 @@ mod batcher;
 mod checkpoint;
 mod classifier;
 mod data;
+mod dataset;
 mod digest;
 mod download;
 mod error;
@@ -37,10 +38,8 @@ mod supervised;
 pub use batcher::ImageBatcher;
 pub use checkpoint::{AtomicFileCheckpointer, checkpoint_complete, checkpoint_path};
 pub use classifier::{ClassBatch, Classifier, MheClassifier, MheOutput};
-pub use data::{
-    CLASSES, DataSplits, DatasetChoice, FASHION_MNIST_DIR, Imbalance, MNIST_SUBSET_DIR, SplitPlan,
-    Subset, permutation,
-};
+pub use data::{DataSplits, Imbalance, SplitPlan, Subset, permutation};
+pub use dataset::{CLASSES, DatasetChoice, FASHION_MNIST_DIR, MNIST_SUBSET_DIR};
 pub use digest::weights_digest;
 pub use download::download_mnist;
 pub use error::TrainError;

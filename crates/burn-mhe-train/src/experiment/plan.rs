@@ -4,7 +4,8 @@ use burn::config::Config;
 use burn_mhe::{OFFICIAL_VARIANTS, official_loss_weights};
 use serde::{Deserialize, Serialize};
 
-use crate::data::{DatasetChoice, Imbalance};
+use crate::data::Imbalance;
+use crate::dataset::DatasetChoice;
 use crate::job::{MheMode, TrainJobConfig};
 use crate::model::{Architecture, ImageClassifierConfig};
 
