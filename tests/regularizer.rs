@@ -202,6 +202,54 @@ fn misspelt_paths_and_bad_weights_are_errors() {
     ));
 }
 
+/// A model that declares its classifier before its hidden layer.
+#[derive(Module, Debug)]
+struct HeadFirst {
+    classifier: Linear,
+    hidden: Linear,
+}
+
+#[test]
+fn a_head_declared_first_is_caught_by_check() {
+    let device = Device::flex();
+    let model = HeadFirst {
+        classifier: LinearConfig::new(8, 5).init(&device),
+        hidden: LinearConfig::new(24, 8).init(&device),
+    };
+    assert_eq!(
+        official().check(&model).unwrap_err(),
+        MheError::AmbiguousOutput {
+            chosen: "hidden.weight".into(),
+            likely: "classifier.weight".into(),
+        }
+    );
+    // Naming the output layer settles it.
+    let named = MheRegularizerConfig::new()
+        .with_output_layer(OutputSelector::Path("classifier".into()))
+        .init()
+        .unwrap();
+    let roles: Vec<(String, LayerRole)> = named
+        .check(&model)
+        .unwrap()
+        .into_iter()
+        .map(|l| (l.path, l.role))
+        .collect();
+    assert_eq!(
+        roles,
+        [
+            ("classifier.weight".to_string(), LayerRole::Output),
+            ("hidden.weight".to_string(), LayerRole::Hidden)
+        ]
+    );
+    // The usual order passes, and so do layers of one width throughout (no layer is a sink).
+    assert!(official().check(&user_net(&device, official())).is_ok());
+    let square = HeadFirst {
+        classifier: LinearConfig::new(8, 8).init(&device),
+        hidden: LinearConfig::new(8, 8).init(&device),
+    };
+    assert!(official().check(&square).is_ok());
+}
+
 #[test]
 fn report_angles_describe_the_spread() {
     let model = user_net(&Device::flex(), official());

@@ -32,6 +32,19 @@ pub enum MheError {
         /// The rank found.
         rank: usize,
     },
+    /// The default output layer, the last `Linear` in field order, feeds another `Linear`
+    /// while a different `Linear` feeds none: the model probably declares its head first.
+    #[error(
+        "the output layer is taken to be `{chosen}` (the last Linear in field order), but its \
+         outputs feed another Linear while `{likely}` feeds none: declare the classifier last \
+         or name it with OutputSelector::Path"
+    )]
+    AmbiguousOutput {
+        /// The layer the default rule picks.
+        chosen: String,
+        /// The layer whose outputs feed no other `Linear`.
+        likely: String,
+    },
     /// A layer-selection rule names a path that is not in the model.
     #[error("no layer of the model matches the rule for `{path}`")]
     UnmatchedRule {

@@ -129,6 +129,12 @@ impl LayerSelection {
         {
             return Err(MheError::UnmatchedRule { path: path.clone() });
         }
+        if self.output == OutputSelector::LastLinear
+            && self.classifier.is_none()
+            && let Some(problem) = head_declared_first(&found)
+        {
+            return Err(problem);
+        }
         Ok(self.assign_roles(found))
     }
 
@@ -188,6 +194,33 @@ impl LayerSelection {
                     .is_some_and(|rest| rest.starts_with('.'))
         })
     }
+}
+
+/// The default output rule's likely mistake: the last `Linear` in field order (`[d_in,
+/// d_out]` weights) feeds another `Linear` (its `d_out` is some `Linear`'s `d_in`) while
+/// another `Linear` feeds none, as when a model declares its classifier before its hidden
+/// layers.
+fn head_declared_first(found: &[Candidate]) -> Option<MheError> {
+    let linears: Vec<(&str, usize, usize)> = found
+        .iter()
+        .filter(|c| c.rule_role.is_none() && c.info.module_type == "Linear")
+        .filter_map(|c| match c.info.shape[..] {
+            [d_in, d_out] => Some((c.info.path.as_str(), d_in, d_out)),
+            _ => None,
+        })
+        .collect();
+    let feeds_a_linear = |d_out: usize| linears.iter().any(|&(_, d_in, _)| d_in == d_out);
+    let &(chosen, _, chosen_out) = linears.last()?;
+    if !feeds_a_linear(chosen_out) {
+        return None;
+    }
+    let &(likely, _, _) = linears
+        .iter()
+        .find(|&&(_, _, d_out)| !feeds_a_linear(d_out))?;
+    Some(MheError::AmbiguousOutput {
+        chosen: chosen.to_string(),
+        likely: likely.to_string(),
+    })
 }
 
 struct Candidate {
