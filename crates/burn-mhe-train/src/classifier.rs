@@ -9,7 +9,7 @@ use burn::train::{InferenceStep, TrainOutput, TrainStep};
 use burn_mhe::{MheRegularizer, PenaltyParts};
 
 use crate::metric::EnergyInput;
-use crate::supervised::{step_energies, training_objective};
+use crate::supervised::step_energies;
 
 /// A model that maps a batch of inputs to class logits `[batch, classes]`.
 ///
@@ -137,7 +137,7 @@ impl<M: Classifier> TrainStep for MheClassifier<M> {
     fn step(&self, batch: Self::Input) -> TrainOutput<MheOutput> {
         let (output, energies) = self.evaluate(batch);
         let objective = match energies {
-            Some(energies) => training_objective(&self.mhe, output.loss.clone(), &energies, true),
+            Some(energies) => output.loss.clone() + self.mhe.weigh(energies).total(),
             None => output.loss.clone(),
         };
         TrainOutput::new(self, objective.backward(), output)

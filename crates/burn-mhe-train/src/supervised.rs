@@ -102,7 +102,7 @@ pub(crate) fn step_energies<M: Module>(
 }
 
 /// `loss` plus the weighted energies when they are tracked, else `loss`.
-pub(crate) fn training_objective(
+fn training_objective(
     mhe: &MheRegularizer,
     loss: Tensor<1>,
     energies: &PenaltyParts,
