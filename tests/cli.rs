@@ -426,3 +426,43 @@ fn train_rejects_bad_values_before_training() {
     let nothing = mhe(&["train", "--resume", temp("no-run").to_str().unwrap()]);
     assert_eq!(nothing.status.code(), Some(2));
 }
+
+#[test]
+fn every_objective_of_the_family_runs_from_the_command_line() {
+    let weights = temp("golden-family.npy");
+    write_golden(&weights, true);
+    let pole = temp("pole.npy");
+    let pole_values: Vec<f64> = pseudo_random(18, 9);
+    write_npy(&pole, &[18], pole_values.iter().copied());
+    let device = burn::tensor::Device::flex();
+    for objective in burn_mhe::Objective::ALL {
+        let label = objective.label();
+        let mut args = vec!["energy", "--weights", weights.to_str().unwrap()];
+        args.extend(["--objective", label, "--json"]);
+        if objective.has_pole() {
+            let missing = mhe(&args);
+            assert_eq!(missing.status.code(), Some(2), "{label} without a pole");
+            assert!(String::from_utf8_lossy(&missing.stderr).contains("needs a pole"));
+            args.extend(["--pole", pole.to_str().unwrap()]);
+        }
+        let json: serde_json::Value = serde_json::from_str(&stdout(&mhe(&args))).unwrap();
+        assert_eq!(json["objective"], label);
+        let library = objective
+            .init(&burn_mhe::EnergyConfig::new())
+            .unwrap()
+            .forward(
+                f64_matrix(golden_neurons(), 18, &device),
+                objective.has_pole().then(|| {
+                    let data = burn::tensor::TensorData::new(pole_values.clone(), [18]);
+                    burn::tensor::Tensor::from_data(data, (&device, burn::tensor::DType::F64))
+                }),
+            )
+            .unwrap();
+        assert_close(
+            json["energy"].as_f64().unwrap(),
+            values(library)[0],
+            1e-12,
+            label,
+        );
+    }
+}

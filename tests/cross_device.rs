@@ -5,29 +5,52 @@
 mod support;
 
 use burn::tensor::Device;
-use burn_mhe::EnergyConfig;
+use burn_mhe::{EnergyConfig, LayerObjective, Objective};
 use support::*;
 
-/// Energy and autodiff gradient in float32 on `device`.
-fn energy_and_gradient(
-    config: &EnergyConfig,
+/// The loss and its autodiff gradients (neurons, then the pole of MHP and MHC) in float32 on
+/// `device`.
+fn loss_and_gradients(
+    objective: &LayerObjective,
     input: &[f64],
     cols: usize,
     device: Device,
 ) -> Vec<f64> {
-    let neurons = f32_matrix(input, cols, &device.autodiff()).require_grad();
-    let energy = config.init().unwrap().forward(neurons.clone());
-    let grads = energy.backward();
-    let mut out = values(energy);
+    let device = device.autodiff();
+    let neurons = f32_matrix(input, cols, &device).require_grad();
+    let pole = f32_matrix(&pseudo_random(cols, 5), cols, &device)
+        .reshape([cols])
+        .require_grad();
+    let with_pole = objective.objective().has_pole();
+    let loss = objective
+        .forward(neurons.clone(), with_pole.then(|| pole.clone()))
+        .unwrap();
+    let grads = loss.backward();
+    let mut out = values(loss);
     out.extend(values(neurons.grad(&grads).unwrap()));
+    if with_pole {
+        out.extend(values(pole.grad(&grads).unwrap()));
+    }
     out
 }
 
-fn assert_devices_agree(configs: &[(String, EnergyConfig)], other: fn() -> Device, name: &str) {
+/// Every official power in both spaces (as MHE objectives), then the family's objectives.
+fn every_objective() -> Vec<(String, LayerObjective)> {
+    let energies = official_variants_both_spaces()
+        .into_iter()
+        .map(|(name, config)| (name, Objective::Mhe.init(&config).unwrap()));
+    let family = Objective::family().map(|objective| {
+        let layer = objective.init(&EnergyConfig::new()).unwrap();
+        (objective.label().to_string(), layer)
+    });
+    energies.chain(family).collect()
+}
+
+fn assert_devices_agree(cases: &[(String, LayerObjective)], other: fn() -> Device, name: &str) {
     let input = pseudo_random(24 * 10, 17);
-    for (variant, config) in configs {
-        let reference = energy_and_gradient(config, &input, 10, Device::flex());
-        let candidate = energy_and_gradient(config, &input, 10, other());
+    for (variant, objective) in cases {
+        let reference = loss_and_gradients(objective, &input, 10, Device::flex());
+        let candidate = loss_and_gradients(objective, &input, 10, other());
         let scale = reference
             .iter()
             .skip(1)
@@ -52,19 +75,27 @@ fn assert_devices_agree(configs: &[(String, EnergyConfig)], other: fn() -> Devic
 #[test]
 fn ndarray_agrees_with_flex() {
     #[allow(deprecated)] // burn 0.22 deprecates ndarray in favour of flex; we still support it.
-    assert_devices_agree(&official_variants_both_spaces(), Device::ndarray, "ndarray");
+    assert_devices_agree(&every_objective(), Device::ndarray, "ndarray");
 }
 
 #[cfg(feature = "wgpu")]
 #[test]
 fn wgpu_agrees_with_flex() {
-    let few: Vec<_> = official_variants_both_spaces()
+    let few: Vec<_> = every_objective()
         .into_iter()
         .filter(|(name, _)| {
-            ["0 half=false", "2 half=true", "a1 half=false"].contains(&name.as_str())
+            let names = [
+                "0 half=false",
+                "2 half=true",
+                "a1 half=false",
+                "mma",
+                "mgd",
+                "mhc",
+            ];
+            names.contains(&name.as_str())
         })
         .collect();
-    assert_eq!(few.len(), 3);
+    assert_eq!(few.len(), 6);
     assert_devices_agree(
         &few,
         || Device::wgpu(burn::tensor::DeviceKind::DefaultDevice),

@@ -6,10 +6,11 @@ mod support;
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{BatchNorm, BatchNormConfig, Linear, LinearConfig};
+use burn::optim::{GradientsParams, SgdConfig};
 use burn::tensor::Device;
 use burn_mhe::{
     EnergyConfig, LayerInfo, LayerRole, MheError, MheRegularizer, MheRegularizerConfig,
-    NeuronLayout, Neurons, OutputSelector, ParamRule, PenaltyGroupConfig,
+    NeuronLayout, Neurons, Objective, OutputSelector, ParamRule, PenaltyGroupConfig,
 };
 use support::*;
 
@@ -297,4 +298,81 @@ fn mini_batch_output_mhe_covers_the_classes_present() {
     // One class in the batch: no pair, a zero output term, finite.
     let single = model.mhe.penalty_parts_for_classes(&model, &[2, 2, 2]);
     assert_eq!(values(single.output)[0], 0.0);
+}
+
+/// The summed per-layer objective values of `weights` under `mhe`'s poles.
+fn objective_total(mhe: &MheRegularizer, weights: &UserNet) -> f64 {
+    mhe.report(weights).iter().map(|layer| layer.energy).sum()
+}
+
+#[test]
+fn each_group_takes_its_objective_and_weight() {
+    let model = user_net(&Device::flex(), official());
+    let mma = PenaltyGroupConfig::new(EnergyConfig::new())
+        .with_objective(Objective::Mma)
+        .with_weight(0.5);
+    let mhe = MheRegularizerConfig::new()
+        .with_hidden(Some(mma))
+        .with_output(None)
+        .init()
+        .unwrap();
+    let objective = Objective::Mma.init(&EnergyConfig::new()).unwrap();
+    let layer = |neurons| values(objective.forward(neurons, None).unwrap())[0];
+    let expected = layer(model.blocks[0].conv.neurons())
+        + layer(model.blocks[1].conv.neurons())
+        + layer(model.head.hidden.neurons());
+    let parts = mhe.penalty_parts(&model);
+    assert_eq!(values(parts.output.clone())[0], 0.0);
+    assert_close(
+        values(parts.total())[0],
+        0.5 * expected,
+        1e-6,
+        "MMA penalty",
+    );
+}
+
+#[test]
+fn pole_objectives_learn_a_pole_per_layer_that_ascends_while_the_weights_descend() {
+    let device = Device::flex().autodiff();
+    for objective in [Objective::Mhp, Objective::Mhc] {
+        let group = PenaltyGroupConfig::new(EnergyConfig::new()).with_objective(objective);
+        let config = MheRegularizerConfig::new()
+            .with_hidden(Some(group.clone()))
+            .with_output(Some(group));
+        assert!(matches!(
+            config.init(),
+            Err(MheError::InvalidConfig {
+                field: "objective",
+                ..
+            })
+        ));
+        let mhe = config.init_for(&user_net(&device, official())).unwrap();
+        let model = user_net(&device, mhe);
+        // Poles of the conv layers (1 x 3 x 3 and 4 x 3 x 3), the hidden (24) and output (8).
+        assert_eq!(model.mhe.num_params(), 9 + 36 + 24 + 8);
+        model.mhe.check(&model).unwrap();
+
+        let before = objective_total(&model.mhe, &model);
+        let penalty = model.mhe.penalty(&model);
+        assert_close(values(penalty.clone())[0], before, 1e-6, "penalty");
+        let grads = GradientsParams::from_grads(penalty.backward(), &model);
+        let stepped = SgdConfig::new().init().step(0.01, model.clone(), grads);
+        // New weights under the old poles: lower. Old weights under the new poles: higher.
+        let descended = objective_total(&model.mhe, &stepped);
+        let ascended = objective_total(&stepped.mhe, &model);
+        assert!(descended < before, "{objective:?}: {descended} >= {before}");
+        assert!(ascended > before, "{objective:?}: {ascended} <= {before}");
+
+        // Poles built for another model do not fit this one.
+        let other = MheRegularizerConfig::new()
+            .with_hidden(Some(
+                PenaltyGroupConfig::new(EnergyConfig::new()).with_objective(objective),
+            ))
+            .init_for(&model.head)
+            .unwrap();
+        assert!(matches!(
+            other.check(&model),
+            Err(MheError::InvalidConfig { field: "pole", .. })
+        ));
+    }
 }

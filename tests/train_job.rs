@@ -2,6 +2,7 @@
 //! history and results files, determinism, the effect of MHE, and resuming a stopped run.
 
 use burn::tensor::Device;
+use burn_mhe::Objective;
 use burn_mhe_train::{
     Architecture, DatasetChoice, ImageClassifierConfig, MheMode, RunFolder, TrainError,
     TrainJobConfig, TrainResults, checkpoint_path, epoch_file, resume, train,
@@ -251,4 +252,31 @@ fn the_same_job_trains_on_wgpu() {
     );
     assert!(results.test_accuracy > 0.3, "{}", results.test_accuracy);
     assert!(results.device.contains("Wgpu"), "{}", results.device);
+}
+
+#[test]
+fn a_pole_objective_trains_and_resumes_with_its_poles() {
+    let config = tiny(MheMode::Family(Objective::Mhc), 2);
+    let full = train(&config, &folder("mhc-full"), &flex())
+        .unwrap()
+        .results;
+    for epoch in &full.history {
+        let values = [epoch.train_loss, epoch.hidden_energy, epoch.output_energy];
+        assert!(values.iter().all(|x| x.is_finite()), "{values:?}");
+    }
+    assert!(
+        full.test_accuracy > 0.2,
+        "above chance: {}",
+        full.test_accuracy
+    );
+    // The poles are parameters of the model: checkpointed with it, so epoch 2 resumes exactly.
+    let run = folder("mhc");
+    train(&config, &run, &flex()).unwrap();
+    for name in ["model", "optim", "scheduler"] {
+        std::fs::remove_file(checkpoint_path(&run.checkpoints(), name, 2)).unwrap();
+    }
+    std::fs::remove_file(run.results()).unwrap();
+    let resumed = resume(&run, &flex()).unwrap().results;
+    assert_eq!(curves(&resumed), curves(&full));
+    assert_eq!(resumed.weights_digest, full.weights_digest);
 }

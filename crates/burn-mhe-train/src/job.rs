@@ -11,6 +11,7 @@ use burn::data::dataloader::DataLoaderBuilder;
 use burn::data::dataset::Dataset;
 use burn::grad_clipping::GradientClippingConfig;
 use burn::lr_scheduler::step::StepLrSchedulerConfig;
+use burn::module::Module;
 use burn::optim::decay::WeightDecayConfig;
 use burn::optim::momentum::MomentumConfig;
 use burn::optim::{AdamConfig, ModuleOptimizer, SgdConfig};
@@ -19,7 +20,9 @@ use burn::train::checkpoint::KeepLastNCheckpoints;
 use burn::train::logger::FileMetricLogger;
 use burn::train::metric::{AccuracyMetric, LossMetric};
 use burn::train::{Interrupter, Learner, SupervisedTraining};
-use burn_mhe::{Distance, EnergyConfig, LayerReport, MheRegularizer, MheRegularizerConfig};
+use burn_mhe::{
+    Distance, EnergyConfig, LayerReport, MheRegularizer, MheRegularizerConfig, Objective,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::atomic::write_atomically;
@@ -37,10 +40,9 @@ use crate::model::{ImageClassifier, ImageClassifierConfig};
 use crate::renderer::EpochLineRenderer;
 use crate::seeded::init_seeded;
 
-/// Which MHE the job trains with.
+/// Which regularizer the job trains with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
-#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum MheMode {
     /// No penalty: a baseline whose energies are still measured and reported.
     None,
@@ -49,6 +51,56 @@ pub enum MheMode {
     /// Half-space MHE on hidden layers (neurons and their negations); the output layer keeps
     /// full-space MHE, as in the released code.
     HalfMhe,
+    /// Another objective of the hyperspherical-uniformity family on every layer, weighted by
+    /// the job's lambdas (on the command line by its name: `mma`, `mhs`, ...).
+    Family(Objective),
+}
+
+impl MheMode {
+    /// Every mode: the baseline, MHE, half-space MHE, then the family's other objectives.
+    pub fn all() -> Vec<MheMode> {
+        let family = Objective::family().map(MheMode::Family);
+        [MheMode::None, MheMode::Mhe, MheMode::HalfMhe]
+            .into_iter()
+            .chain(family)
+            .collect()
+    }
+
+    /// Its name in tables, figures and on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            MheMode::None => "baseline",
+            MheMode::Mhe => "mhe",
+            MheMode::HalfMhe => "half-mhe",
+            MheMode::Family(objective) => objective.label(),
+        }
+    }
+
+    /// The objective of its layers (MHE for the baseline's measured energies).
+    pub fn objective(self) -> Objective {
+        match self {
+            MheMode::Family(objective) => objective,
+            _ => Objective::Mhe,
+        }
+    }
+}
+
+/// `none`, `mhe`, `half-mhe`, then the family by name (`mma`, `mhs`, `mgd`, `mhp`, `mhc`,
+/// `r-mhp`).
+#[cfg(feature = "clap")]
+impl clap::ValueEnum for MheMode {
+    fn value_variants<'a>() -> &'a [Self] {
+        static ALL: std::sync::LazyLock<Vec<MheMode>> = std::sync::LazyLock::new(MheMode::all);
+        &ALL
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        let name = match self {
+            MheMode::None => "none",
+            other => other.name(),
+        };
+        Some(clap::builder::PossibleValue::new(name))
+    }
 }
 
 /// The optimizer of a job.
@@ -176,24 +228,33 @@ impl TrainJobConfig {
             imbalance.check().map_err(TrainError::InvalidConfig)?;
         }
         self.model.check().map_err(TrainError::InvalidConfig)?;
-        self.regularizer()?;
+        self.regularizer_config().validate()?;
         Ok(())
     }
 
-    /// The regularizer: trained on unless `mhe` is `None`, measured in every case.
-    pub fn regularizer(&self) -> Result<MheRegularizer, TrainError> {
+    /// The regularizer's configuration: trained on unless `mhe` is `None`, measured in every
+    /// case.
+    pub fn regularizer_config(&self) -> MheRegularizerConfig {
         let energy = EnergyConfig::new()
             .with_distance(self.distance)
             .with_s(self.s)
             .with_half_space(self.mhe == MheMode::HalfMhe);
         let mut config = MheRegularizerConfig::official(energy);
-        if let Some(hidden) = config.hidden.as_mut() {
-            hidden.weight = self.lambda_hidden;
+        for (group, weight) in [
+            (config.hidden.as_mut(), self.lambda_hidden),
+            (config.output.as_mut(), self.lambda_output),
+        ] {
+            if let Some(group) = group {
+                group.weight = weight;
+                group.objective = self.mhe.objective();
+            }
         }
-        if let Some(output) = config.output.as_mut() {
-            output.weight = self.lambda_output;
-        }
-        Ok(config.init()?)
+        config
+    }
+
+    /// The regularizer of `model` (with its poles for MHP and MHC).
+    pub fn regularizer<M: Module>(&self, model: &M) -> Result<MheRegularizer, TrainError> {
+        Ok(self.regularizer_config().init_for(model)?)
     }
 
     /// How this job splits its data.
@@ -398,11 +459,11 @@ fn fit(
     let model = init_seeded(&device.clone().autodiff(), config.seed, |device| {
         config.model.init(device)
     });
-    let mhe = config.regularizer()?;
+    let mhe = config.regularizer(&model)?;
     mhe.check(&model)?;
     let model = match config.mhe {
         MheMode::None => MheClassifier::measure_only(model, mhe),
-        MheMode::Mhe | MheMode::HalfMhe => MheClassifier::new(model, mhe),
+        _ => MheClassifier::new(model, mhe),
     };
     let batcher = ImageBatcher {
         shape: config.model.image,

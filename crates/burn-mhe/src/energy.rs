@@ -6,7 +6,7 @@ use crate::config::{EnergyConfig, PairReduction};
 use crate::error::Result;
 use crate::kernel::PairKernel;
 use crate::projection::RandomProjection;
-use crate::unit::NORM_FLOOR;
+use crate::unit::{normalize, through_normalization, with_gradient};
 use crate::validate::check_neurons;
 
 /// The Minimum Hyperspherical Energy of a set of neurons (the rows of a matrix).
@@ -100,10 +100,7 @@ impl HypersphericalEnergy {
             return self.value_and_grad(neurons).0;
         }
         let (value, grad) = self.value_and_grad(neurons.clone().without_autodiff());
-        // `neurons - neurons.detach()` is exactly zero, so the value is untouched, while the
-        // gradient of `sum(zero * grad)` with respect to `neurons` is exactly `grad`.
-        let zero = neurons.clone() - neurons.detach();
-        (zero * grad).sum() + value
+        with_gradient(value, neurons, grad)
     }
 
     /// Like [`forward`](Self::forward), after checking the neurons with
@@ -204,15 +201,7 @@ impl HypersphericalEnergy {
 
         // Everything `N x d` is touched as few times as possible: for wide layers those passes,
         // not the `N x N` ones, are what costs beside the two products.
-        let inv_norms = neurons
-            .clone()
-            .powi_scalar(2)
-            .sum_dim(2)
-            .add_scalar(self.config.eps)
-            .sqrt()
-            .clamp_min(NORM_FLOOR)
-            .recip();
-        let units = neurons * inv_norms.clone();
+        let (units, inv_norms) = normalize(neurons, self.config.eps);
         // Back through u = w / r: dE/dw = (g - u <u, g>) / r for g = dE/du.
         let row_scale = inv_norms.mul_scalar(scale);
         let block = self.block_rows(b, n);
@@ -251,8 +240,7 @@ impl HypersphericalEnergy {
         block: usize,
     ) -> (Tensor<1>, Tensor<3>) {
         let (total, grad_units) = self.pair_sums(units.clone(), block);
-        let radial = (units.clone() * grad_units.clone()).sum_dim(2);
-        (total, (grad_units - units * radial) * row_scale)
+        (total, through_normalization(units, row_scale, grad_units))
     }
 
     /// Rows per block so that one block pair's intermediates fit the memory budget.

@@ -118,7 +118,7 @@ const ACOS_POLYNOMIAL: [f64; 8] = [
 /// polynomial accurate to `2e-8` built from additions, multiplications and a square root,
 /// because some GPU drivers' float32 `acos` is off by `1e-5` relative (seen on Mesa's
 /// software Vulkan driver), which is more than the energy may differ between backends.
-fn accurate_acos<const D: usize>(cosines: Tensor<D>) -> Tensor<D> {
+pub(crate) fn accurate_acos<const D: usize>(cosines: Tensor<D>) -> Tensor<D> {
     if cosines.dtype() == DType::F64 {
         return cosines.acos();
     }

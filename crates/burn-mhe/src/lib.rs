@@ -8,6 +8,8 @@
 //! - [`EnergyConfig`] / [`HypersphericalEnergy`]: the energy of a layer's neurons (rows of a
 //!   matrix), every variant of the paper and the released code, with an exact closed-form
 //!   gradient injected into burn's autodiff.
+//! - [`Objective`] / [`LayerObjective`]: the rest of the hyperspherical-uniformity family (MMA,
+//!   MHS, MGD, MHP, MHC, r-MHP) beside MHE, with closed-form (sub)gradients.
 //! - [`MheRegularizerConfig`] / [`MheRegularizer`]: the weighted energies of every hidden and
 //!   output layer of any burn model, as a loss term.
 //! - [`Neurons`], [`NeuronLayout`]: from burn layer weights to neurons as rows.
@@ -33,6 +35,7 @@ mod energy;
 mod error;
 mod kernel;
 mod neurons;
+mod objective;
 mod official;
 mod projection;
 mod random;
@@ -48,6 +51,7 @@ pub use config::{Convention, DEFAULT_MEMORY_BUDGET_MIB, Distance, EnergyConfig, 
 pub use energy::HypersphericalEnergy;
 pub use error::{MheError, Result};
 pub use neurons::{NeuronLayout, Neurons};
+pub use objective::{LayerObjective, MGD_JITTER, MHC_GAMMA, Objective, ObjectiveGradients};
 pub use official::{OFFICIAL_VARIANTS, OfficialVariant, official_loss_weights};
 pub use projection::{ProjectionConfig, RandomProjection};
 pub use random::split_mix64;

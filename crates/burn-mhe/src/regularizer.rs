@@ -1,23 +1,28 @@
 //! The MHE regularizer: weighted layer energies of any burn model, as a loss term.
 
 use burn::config::Config;
-use burn::module::Module;
-use burn::tensor::{Int, Tensor};
+use burn::module::{Module, Param};
+use burn::tensor::{Device, Int, Tensor, TensorData};
 
 use crate::angles::AngleStats;
 use crate::config::{EnergyConfig, non_negative};
-use crate::energy::HypersphericalEnergy;
+use crate::error::MheError;
+use crate::objective::{LayerObjective, Objective};
 use crate::official::official_loss_weights;
+use crate::random::gaussian_values;
 use crate::report::LayerReport;
 use crate::selection::{
     LayerClassifier, LayerInfo, LayerRole, LayerSelection, OutputSelector, ParamRule, SelectedLayer,
 };
 
-/// The energy and loss weight of one group of layers (hidden or output).
+/// The objective, energy and loss weight of one group of layers (hidden or output).
 #[derive(Config, Debug, PartialEq)]
 pub struct PenaltyGroupConfig {
-    /// The energy of each layer of the group.
+    /// The energy of each layer of the group (for objectives other than MHE, its `eps`).
     pub energy: EnergyConfig,
+    /// What each layer's term measures: MHE (the default) or another uniformity objective.
+    #[config(default = "Objective::Mhe")]
+    pub objective: Objective,
     /// Loss weight (lambda) of the group's summed energies.
     #[config(default = 1.0)]
     pub weight: f64,
@@ -71,14 +76,95 @@ impl MheRegularizerConfig {
     }
 
     /// Checks the configuration and builds the regularizer.
+    ///
+    /// # Errors
+    ///
+    /// [`MheError::InvalidConfig`] for a negative weight, an invalid energy, or an objective
+    /// with a pole (MHP, MHC), which needs the model: [`init_for`](Self::init_for).
     pub fn init(&self) -> crate::Result<MheRegularizer> {
+        if let Some(group) = [&self.hidden, &self.output]
+            .into_iter()
+            .flatten()
+            .find(|group| group.objective.has_pole())
+        {
+            return Err(MheError::InvalidConfig {
+                field: "objective",
+                reason: format!(
+                    "{} learns a pole per layer: build the regularizer with `init_for(&model)`",
+                    group.objective.label()
+                ),
+            });
+        }
+        self.init_groups()
+    }
+
+    /// Checks the configuration and builds the regularizer for `model`, with one learnable pole
+    /// per layer of a group whose objective has one (MHP, MHC). The poles are parameters of the
+    /// regularizer (a module): keep it as a field of the model, so that the optimizer updates
+    /// them and checkpoints save them. Each pole starts at a fixed pseudo-random direction.
+    ///
+    /// ```
+    /// use burn::module::Module;
+    /// use burn::nn::{Linear, LinearConfig};
+    /// use burn::tensor::Device;
+    /// use burn_mhe::{EnergyConfig, MheRegularizerConfig, Objective, PenaltyGroupConfig};
+    ///
+    /// #[derive(Module, Debug)]
+    /// struct Mlp {
+    ///     hidden: Linear,
+    ///     classifier: Linear,
+    /// }
+    ///
+    /// let device = Device::flex().autodiff();
+    /// let model = Mlp {
+    ///     hidden: LinearConfig::new(8, 16).init(&device),
+    ///     classifier: LinearConfig::new(16, 4).init(&device),
+    /// };
+    /// let covering = PenaltyGroupConfig::new(EnergyConfig::new()).with_objective(Objective::Mhc);
+    /// let config = MheRegularizerConfig::new().with_hidden(Some(covering)).with_output(None);
+    /// assert!(config.init().is_err());
+    /// let mhe = config.init_for(&model).unwrap();
+    /// assert_eq!(mhe.num_params(), 8); // one pole of the hidden layer's dimension
+    /// let grads = mhe.penalty(&model).backward();
+    /// assert!(model.hidden.weight.grad(&grads).is_some());
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`init`](Self::init), less the pole objectives.
+    pub fn init_for<M: Module>(&self, model: &M) -> crate::Result<MheRegularizer> {
+        let mut regularizer = self.init_groups()?;
+        let device = model.devices().into_iter().next().unwrap_or_default();
+        regularizer.poles = regularizer
+            .layers(model)
+            .into_iter()
+            .filter(|layer| regularizer.has_pole(layer.role))
+            .enumerate()
+            .map(|(index, layer)| {
+                let d = layer.neurons.dims()[1];
+                Param::from_tensor(initial_pole(d, index as u64, &device))
+            })
+            .collect();
+        Ok(regularizer)
+    }
+
+    /// Checks every field without building anything (pole objectives included).
+    ///
+    /// # Errors
+    ///
+    /// As [`init_for`](Self::init_for).
+    pub fn validate(&self) -> crate::Result<()> {
+        self.init_groups().map(drop)
+    }
+
+    fn init_groups(&self) -> crate::Result<MheRegularizer> {
         let group = |config: &Option<PenaltyGroupConfig>, field| -> crate::Result<Option<Group>> {
             config
                 .as_ref()
                 .map(|config| {
                     non_negative(field, config.weight)?;
                     Ok(Group {
-                        energy: config.energy.init()?,
+                        objective: config.objective.init(&config.energy)?,
                         weight: config.weight,
                     })
                 })
@@ -93,13 +179,23 @@ impl MheRegularizerConfig {
                 extra: self.extra.clone(),
                 classifier: None,
             },
+            poles: Vec::new(),
         })
     }
 }
 
+/// A pole's starting point: standard normal values, the same on every platform.
+fn initial_pole(dim: usize, index: u64, device: &Device) -> Tensor<1> {
+    let values: Vec<f32> = gaussian_values(dim, 0x9e37_79b9 + index)
+        .into_iter()
+        .map(|x| x as f32)
+        .collect();
+    Tensor::from_data(TensorData::new(values, [dim]), device)
+}
+
 #[derive(Debug, Clone)]
 struct Group {
-    energy: HypersphericalEnergy,
+    objective: LayerObjective,
     weight: f64,
 }
 
@@ -159,6 +255,8 @@ pub struct MheRegularizer {
     output: Option<Group>,
     #[module(skip)]
     selection: LayerSelection,
+    /// One pole per layer of a group whose objective has one, in the order of the layers.
+    poles: Vec<Param<Tensor<1>>>,
 }
 
 impl MheRegularizer {
@@ -195,8 +293,19 @@ impl MheRegularizer {
     /// output path that matches no parameter of `model`;
     /// [`MheError::RankTooLow`](crate::MheError::RankTooLow) for a rule whose parameter cannot
     /// hold neurons.
+    /// [`MheError::InvalidConfig`](crate::MheError::InvalidConfig) when the poles do not fit
+    /// `model`'s layers (a regularizer built by [`init_for`](MheRegularizerConfig::init_for)
+    /// another model).
     pub fn check<M: Module>(&self, model: &M) -> crate::Result<Vec<SelectedLayer>> {
-        self.selection.select_checked(model)
+        let layers = self.selection.select_checked(model)?;
+        for (layer, group, pole) in self.terms(model) {
+            if group.objective.objective().has_pole() {
+                group
+                    .objective
+                    .forward(layer.neurons.without_autodiff(), pole)?;
+            }
+        }
+        Ok(layers)
     }
 
     fn group(&self, role: LayerRole) -> Option<&Group> {
@@ -204,6 +313,28 @@ impl MheRegularizer {
             LayerRole::Hidden => self.hidden.as_ref(),
             LayerRole::Output => self.output.as_ref(),
         }
+    }
+
+    fn has_pole(&self, role: LayerRole) -> bool {
+        self.group(role)
+            .is_some_and(|group| group.objective.objective().has_pole())
+    }
+
+    /// Each selected layer with its group and, for pole objectives, its pole (`None` past the
+    /// poles this regularizer was built with).
+    fn terms<M: Module>(&self, model: &M) -> Vec<(SelectedLayer, &Group, Option<Tensor<1>>)> {
+        let mut poles = self.poles.iter();
+        self.layers(model)
+            .into_iter()
+            .filter_map(|layer| {
+                let group = self.group(layer.role)?;
+                let pole = self
+                    .has_pole(layer.role)
+                    .then(|| poles.next().map(|pole| pole.val()))
+                    .flatten();
+                Some((layer, group, pole))
+            })
+            .collect()
     }
 
     /// The weighted hidden and output energies of `model`, keeping the autodiff graph.
@@ -327,10 +458,7 @@ impl MheRegularizer {
         let device = model.devices().into_iter().next().unwrap_or_default();
         let mut hidden = Tensor::<1>::zeros([1], &device);
         let mut output = Tensor::<1>::zeros([1], &device);
-        for layer in self.layers(model) {
-            let Some(group) = self.group(layer.role) else {
-                continue;
-            };
+        for (layer, group, pole) in self.terms(model) {
             let neurons = match (layer.role, classes) {
                 (LayerRole::Output, Some(classes)) if classes.len() < 2 => continue,
                 (LayerRole::Output, Some(classes)) => {
@@ -340,7 +468,10 @@ impl MheRegularizer {
                 }
                 _ => layer.neurons,
             };
-            let term = group.energy.forward(neurons);
+            // Only a pole that does not fit fails, which `check` reports: no term then.
+            let Ok(term) = group.objective.forward(neurons, pole) else {
+                continue;
+            };
             match layer.role {
                 LayerRole::Hidden => hidden = hidden + term,
                 LayerRole::Output => output = output + term,
@@ -350,7 +481,8 @@ impl MheRegularizer {
     }
 
     /// The total weighted energy of `model`: the term to add to the task loss. Never fails;
-    /// degenerate layers give finite values.
+    /// degenerate layers give finite values. A layer whose pole does not fit (a regularizer
+    /// built for another model) adds nothing: [`check`](Self::check) reports it.
     ///
     /// # Shapes
     ///
@@ -361,14 +493,18 @@ impl MheRegularizer {
 
     /// Per-layer diagnostics without gradients: path, role, size, energy and pairwise angles.
     pub fn report<M: Module>(&self, model: &M) -> Vec<LayerReport> {
-        self.layers(model)
+        self.terms(model)
             .into_iter()
-            .filter_map(|layer| {
-                let group = self.group(layer.role)?;
+            .filter_map(|(layer, group, pole)| {
                 let neurons = layer.neurons.without_autodiff();
                 let [n, d] = neurons.dims();
-                let energy = group.energy.forward(neurons.clone()).into_scalar::<f64>();
-                let angles = AngleStats::of(&neurons, group.energy.config().half_space);
+                let energy = group
+                    .objective
+                    .forward(neurons.clone(), pole)
+                    .ok()?
+                    .into_scalar::<f64>();
+                let half_space = group.objective.energy().config().half_space;
+                let angles = AngleStats::of(&neurons, half_space);
                 Some(LayerReport {
                     path: layer.path,
                     role: layer.role,

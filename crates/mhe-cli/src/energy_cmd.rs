@@ -4,8 +4,8 @@ use std::path::PathBuf;
 
 use burn::tensor::{DType, Tensor, TensorData};
 use burn_mhe::{
-    AngleStats, Convention, Distance, EnergyConfig, MheError, PairReduction, check_neurons,
-    degenerate_neurons,
+    AngleStats, Convention, Distance, EnergyConfig, MheError, Objective, PairReduction,
+    check_neurons, degenerate_neurons,
 };
 use clap::Args;
 
@@ -19,6 +19,13 @@ pub struct EnergyArgs {
     /// Weights as `.npy` (float32 or float64, rank >= 2), neurons along the first axis.
     #[arg(long)]
     pub weights: PathBuf,
+    /// What to compute: MHE (shaped by the energy options) or another objective of the
+    /// hyperspherical-uniformity family (which takes only `--eps` from them).
+    #[arg(long, value_enum, default_value_t = Objective::Mhe)]
+    pub objective: Objective,
+    /// The pole of `mhp` and `mhc`: a `.npy` vector as long as a neuron.
+    #[arg(long)]
+    pub pole: Option<PathBuf>,
     #[command(flatten)]
     pub energy: EnergyOptions,
     /// Backend to compute on.
@@ -110,9 +117,22 @@ pub fn run(args: &EnergyArgs) -> Result<String, CliError> {
         error => Err(error),
     })?;
 
-    let energy = config.init()?;
-    let (value, grad) = energy.value_and_grad(neurons.clone());
-    let value = value.into_scalar::<f64>();
+    let pole = match &args.pole {
+        Some(path) => {
+            let pole = read_floats(path)?;
+            let data = TensorData::new(pole.values, [pole.shape.iter().product::<usize>()]);
+            Some(Tensor::<1>::from_data(
+                data.convert_dtype(dtype),
+                (&device, dtype),
+            ))
+        }
+        None => None,
+    };
+    let grads = args
+        .objective
+        .init(&config)?
+        .value_and_grad(neurons.clone(), pole)?;
+    let (value, grad) = (grads.value.into_scalar::<f64>(), grads.neurons);
     if let Some(path) = &args.grad_out {
         let grad: Vec<f64> = grad.into_data().iter::<f64>().collect();
         write_floats(path, &array.shape, &grad, array.precision)?;
@@ -123,6 +143,7 @@ pub fn run(args: &EnergyArgs) -> Result<String, CliError> {
     let angles = AngleStats::of(&neurons, config.half_space);
     let report = serde_json::json!({
         "energy": value,
+        "objective": args.objective.label(),
         "n": n,
         "d": d,
         "min_angle_deg": angles.min_deg,

@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 
+use burn_mhe::{OFFICIAL_VARIANTS, Objective};
 use burn_mhe_train::DatasetChoice;
 use burn_mhe_train::experiment::{ExperimentConfig, ExperimentName, run_experiment};
 use clap::Args;
@@ -40,9 +41,14 @@ pub struct ExperimentArgs {
     /// Divide the learning rate by 10 every this many epochs (default: half the epochs).
     #[arg(long)]
     pub lr_step_epochs: Option<usize>,
-    /// `variants`: the energies to run, e.g. `s=0,s=2,a2` (default: s=0,s=1,s=2,a0,a1,a2).
+    /// `variants`: the energies to run, e.g. `s=0,s=2,a2` (default: s=0,s=1,s=2,a0,a1,a2), and
+    /// any of the family's objectives by name (`mma,mhs,mgd,mhp,mhc,r-mhp`).
     #[arg(long, value_delimiter = ',')]
     pub powers: Vec<String>,
+    /// `variants`: run the family's other objectives (MMA, MHS, MGD, MHP, MHC, r-MHP) beside
+    /// MHE on the same seeds.
+    #[arg(long)]
+    pub family: bool,
     /// `width`: the width multipliers, e.g. `0.25,0.5,1` (default: 0.25,0.5,1,2).
     #[arg(long, value_delimiter = ',')]
     pub widths: Vec<f64>,
@@ -53,6 +59,25 @@ pub struct ExperimentArgs {
     /// reuses the finished runs and continues interrupted ones.
     #[arg(long)]
     pub out: PathBuf,
+}
+
+impl ExperimentArgs {
+    /// The tags of `--powers`, with every family objective after them under `--family` (all six
+    /// official powers first when `--powers` names none).
+    fn powers(&self) -> Vec<String> {
+        if !self.family {
+            return self.powers.clone();
+        }
+        let official = match self.powers.is_empty() {
+            true => OFFICIAL_VARIANTS
+                .iter()
+                .map(|v| v.label.to_string())
+                .collect(),
+            false => self.powers.clone(),
+        };
+        let family = Objective::family().map(|objective| objective.label().to_string());
+        official.into_iter().chain(family).collect()
+    }
 }
 
 /// Runs `mhe experiment` and returns the summary table.
@@ -66,7 +91,7 @@ pub fn run(args: &ExperimentArgs) -> Result<String, CliError> {
         .with_valid_fraction(args.valid_fraction)
         .with_batch_size(args.batch_size)
         .with_lr_step_epochs(args.lr_step_epochs)
-        .with_powers(args.powers.clone())
+        .with_powers(args.powers())
         .with_widths(args.widths.clone());
     let summary = run_experiment(&config, &args.out, &device)?;
     Ok(format!(

@@ -8,7 +8,7 @@ use super::figures::{
     FeatureFigure, FeaturePanel, HistogramFigure, HistogramPanel, LineFigure, LinePanel, Series,
     save,
 };
-use super::plan::{ExperimentConfig, ExperimentName, mode_name};
+use super::plan::{ExperimentConfig, ExperimentName};
 use super::summary::{SettingSummary, Stat};
 use crate::error::TrainError;
 use crate::job::{MheMode, TrainResults};
@@ -63,7 +63,7 @@ pub(super) fn draw_figures(
     written.extend(save(&curves, &out.join("curves"))?);
 
     let sweep = |axis: &str| {
-        let modes = [MheMode::None, MheMode::Mhe, MheMode::HalfMhe].map(mode_name);
+        let modes = [MheMode::None, MheMode::Mhe, MheMode::HalfMhe].map(MheMode::name);
         LineFigure(vec![LinePanel {
             title: format!("Test accuracy vs {axis}"),
             x_label: axis.into(),

@@ -30,7 +30,7 @@ pub use figures::{
 };
 pub use page::render_page;
 pub use paired::{McNemar, PairedComparison, TTest, wilcoxon_signed_rank};
-pub use plan::{ExperimentConfig, ExperimentName, Setting, mode_name, slug};
+pub use plan::{ExperimentConfig, ExperimentName, Setting, slug};
 pub use summary::{ExperimentSummary, SettingSummary, Stat};
 
 use angles::host_values;

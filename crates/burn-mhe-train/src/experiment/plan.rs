@@ -1,7 +1,7 @@
 //! Which training runs each experiment sweeps over.
 
 use burn::config::Config;
-use burn_mhe::{OFFICIAL_VARIANTS, official_loss_weights};
+use burn_mhe::{OFFICIAL_VARIANTS, Objective, official_loss_weights};
 use serde::{Deserialize, Serialize};
 
 use crate::data::Imbalance;
@@ -54,7 +54,9 @@ pub struct ExperimentConfig {
     /// The learning rate is divided by 10 every this many epochs (default: half the epochs).
     #[config(default = "None")]
     pub lr_step_epochs: Option<usize>,
-    /// `variants`: the energies run, by their tags (`s=0 s=1 s=2 a0 a1 a2`); empty: all six.
+    /// `variants`: the energies run, by their tags (`s=0 s=1 s=2 a0 a1 a2`; empty: all six),
+    /// and the family's other objectives run beside them, by name (`mma mhs mgd mhp mhc
+    /// r-mhp`).
     #[config(default = "Vec::new()")]
     pub powers: Vec<String>,
     /// `width`: the width multipliers; empty: 1/4, 1/2, 1, 2.
@@ -75,15 +77,6 @@ pub struct Setting {
     pub job: TrainJobConfig,
 }
 
-/// The name of a mode in tables and figures.
-pub fn mode_name(mode: MheMode) -> &'static str {
-    match mode {
-        MheMode::None => "baseline",
-        MheMode::Mhe => "mhe",
-        MheMode::HalfMhe => "half-mhe",
-    }
-}
-
 const MODES: [MheMode; 3] = [MheMode::None, MheMode::Mhe, MheMode::HalfMhe];
 
 impl ExperimentConfig {
@@ -99,12 +92,16 @@ impl ExperimentConfig {
 
     /// An error naming an unknown power tag or a bad width.
     pub fn check(&self) -> Result<(), String> {
+        let known: Vec<&str> = OFFICIAL_VARIANTS
+            .iter()
+            .map(|v| v.label)
+            .chain(Objective::family().map(Objective::label))
+            .collect();
         if let Some(tag) = self
             .powers
             .iter()
-            .find(|tag| !OFFICIAL_VARIANTS.iter().any(|v| v.label == tag.as_str()))
+            .find(|tag| !known.contains(&tag.as_str()))
         {
-            let known: Vec<&str> = OFFICIAL_VARIANTS.iter().map(|v| v.label).collect();
             return Err(format!("unknown power `{tag}`: expected one of {known:?}"));
         }
         if let Some(width) = self.widths.iter().find(|w| !(w.is_finite() && **w > 0.0)) {
@@ -127,7 +124,7 @@ impl ExperimentConfig {
                     let mut job = self.job(Architecture::Cnn).with_mhe(mode);
                     set(&mut job.model, value);
                     Setting {
-                        label: format!("{} {name} {value}", mode_name(mode)),
+                        label: format!("{} {name} {value}", mode.name()),
                         mhe: mode,
                         x: Some(value),
                         job,
@@ -154,9 +151,10 @@ impl ExperimentConfig {
                     None,
                     base.clone(),
                 )];
+                let named = |label: &str| self.powers.iter().any(|p| p == label);
                 let powers = OFFICIAL_VARIANTS
                     .iter()
-                    .filter(|v| self.powers.is_empty() || self.powers.iter().any(|p| p == v.label));
+                    .filter(|v| self.powers.is_empty() || named(v.label));
                 for mode in [MheMode::Mhe, MheMode::HalfMhe] {
                     for variant in powers.clone() {
                         let (hidden, output) = official_loss_weights(&variant.energy());
@@ -167,12 +165,17 @@ impl ExperimentConfig {
                             .with_lambda_hidden(hidden)
                             .with_lambda_output(output);
                         settings.push(setting(
-                            format!("{} {}", mode_name(mode), variant.label),
+                            format!("{} {}", mode.name(), variant.label),
                             mode,
                             None,
                             job,
                         ));
                     }
+                }
+                // The family's objectives with the job's default weights (1 hidden, 10 output).
+                for objective in Objective::family().filter(|o| named(o.label())) {
+                    let mode = MheMode::Family(objective);
+                    settings.push(setting(mode.name().into(), mode, None, base.clone()));
                 }
                 settings
             }

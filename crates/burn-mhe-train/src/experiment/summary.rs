@@ -5,7 +5,7 @@ use std::fmt::Write;
 use serde::{Deserialize, Serialize};
 
 use crate::experiment::paired::PairedComparison;
-use crate::experiment::plan::{ExperimentConfig, Setting, mode_name};
+use crate::experiment::plan::{ExperimentConfig, Setting};
 use crate::job::TrainResults;
 
 /// Mean and sample standard deviation (0 for one value).
@@ -122,7 +122,7 @@ impl SettingSummary {
         });
         Self {
             label: setting.label.clone(),
-            mode: mode_name(setting.mhe).to_string(),
+            mode: setting.mhe.name().to_string(),
             x: setting.x,
             runs: runs.len(),
             test_accuracy: stat(&|r| r.test_accuracy),

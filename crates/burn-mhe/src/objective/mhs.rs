@@ -1,0 +1,31 @@
+//! MHS (Liu et al., AISTATS 2021): maximize the smallest distance between the neurons and their
+//! negations (the half-space set `{u_i} U {-u_i}`).
+//!
+//! Between `u_i` and `+-u_j` the squared chord is `2 - 2 |c_ij|`, so `E = -(2 - 2 max_{i<j}
+//! |c_ij|)`. A neuron and its own negation are `2 + 2 |u_i|^2 >= 2` apart and never the closest
+//! pair of two or more neurons. The gradient flows through the closest pair (a subgradient).
+
+use burn::tensor::{Bool, IndexingUpdateOp, Tensor};
+
+/// The MHS loss of unit rows `units` (`[N, d]`, `N >= 2`) and its gradient.
+pub(crate) fn value_and_grad(units: Tensor<2>) -> (Tensor<1>, Tensor<2>) {
+    let [n, _] = units.dims();
+    let cosines = units.clone().matmul(units.clone().transpose());
+    let on_diagonal = Tensor::<2, Bool>::diag_mask([n, n], 0, &units.device()).bool_not();
+    let closest = cosines
+        .clone()
+        .abs()
+        .mask_fill(on_diagonal, -1.0)
+        .reshape([n * n])
+        .argmax(0);
+    let cosine = cosines.clone().reshape([n * n]).gather(0, closest.clone());
+    let value = cosine.clone().abs().mul_scalar(2.0).sub_scalar(2.0);
+    let slope = cosine.sign().mul_scalar(2.0);
+    let coupling = cosines
+        .zeros_like()
+        .reshape([n * n])
+        .scatter(0, closest, slope, IndexingUpdateOp::Add)
+        .reshape([n, n]);
+    let grad = (coupling.clone() + coupling.transpose()).matmul(units);
+    (value, grad)
+}
