@@ -9,12 +9,12 @@ use burn::data::dataloader::batcher::Batcher;
 use burn::data::dataset::Dataset;
 use burn::module::{Module, Param};
 use burn::optim::{AdamConfig, GradientsParams};
-use burn::tensor::{Device, Tensor};
+use burn::tensor::{Device, Int, Tensor};
 use burn::train::metric::{AccuracyMetric, LossMetric};
-use burn::train::{Learner, SupervisedTraining, TrainStep};
+use burn::train::{ClassificationOutput, Learner, SupervisedTraining, TrainStep};
 use burn_mhe::{EnergyConfig, LayerRole, MheRegularizer, MheRegularizerConfig};
-use burn_mhe_train::{EnergyMetric, WithMhe, init_seeded};
-use tabular::{TableBatch, TableBatcher, TableNet, embedding_rule, rows};
+use burn_mhe_train::{EnergyMetric, SupervisedModel, WithMhe, init_seeded};
+use tabular::{PrototypeTableNet, TableBatch, TableBatcher, TableNet, embedding_rule, rows};
 
 fn regularizer() -> MheRegularizer {
     MheRegularizerConfig::official(EnergyConfig::new())
@@ -98,13 +98,21 @@ fn fit(penalize: bool, epochs: usize) -> WithMhe<TableNet> {
         true => WithMhe::new(net, regularizer()),
         false => WithMhe::measure_only(net, regularizer()),
     };
+    learn(model, epochs, &format!("{penalize}"))
+}
+
+/// `model` after `epochs` of Adam in burn's Learner on 1,000 rows.
+fn learn<M>(model: WithMhe<M>, epochs: usize, name: &str) -> WithMhe<M>
+where
+    M: SupervisedModel<Batch = TableBatch, Output = ClassificationOutput> + 'static,
+{
     let train = DataLoaderBuilder::new(TableBatcher)
         .batch_size(64)
         .build(rows(1000, 1));
     let valid = DataLoaderBuilder::new(TableBatcher)
         .batch_size(250)
         .build(rows(250, 2));
-    let dir = std::env::temp_dir().join(format!("mhe-any-model-{}-{penalize}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!("mhe-any-model-{}-{name}", std::process::id()));
     std::fs::remove_dir_all(&dir).ok();
     let training = SupervisedTraining::new(&dir, train, valid)
         .metrics((AccuracyMetric::new(), LossMetric::new()))
@@ -115,17 +123,27 @@ fn fit(penalize: bool, epochs: usize) -> WithMhe<TableNet> {
     result.model
 }
 
+/// 500 rows the models never trained on.
+fn test_batch() -> TableBatch {
+    let data = rows(500, 3);
+    TableBatcher.batch(
+        (0..data.len()).map(|i| data.get(i).unwrap()).collect(),
+        &Device::flex(),
+    )
+}
+
+/// The share of `predicted` classes equal to the batch's targets.
+fn hit_rate(predicted: Tensor<1, Int>, batch: &TableBatch) -> f64 {
+    let hits = predicted.equal(batch.targets.clone()).int().sum();
+    hits.into_scalar::<f64>() / batch.targets.dims()[0] as f64
+}
+
 #[test]
 fn the_learner_trains_a_model_of_ones_own_with_mhe() {
+    let batch = test_batch();
     let accuracy = |model: &WithMhe<TableNet>| {
-        let device = Device::flex();
-        let batch = TableBatcher.batch(
-            (0..500).map(|i| rows(500, 3).get(i).unwrap()).collect(),
-            &device,
-        );
         let logits = model.model.valid().logits(&batch);
-        let hits = logits.argmax(1).squeeze_dim::<1>(1).equal(batch.targets);
-        hits.int().sum().into_scalar::<f64>() / 500.0
+        hit_rate(logits.argmax(1).squeeze_dim(1), &batch)
     };
     let with = fit(true, 6);
     let without = fit(false, 6);
@@ -222,4 +240,30 @@ fn burns_multi_device_strategy_sums_each_replicas_loss_and_penalty() {
     for (a, b) in weights(&replicas).into_iter().zip(weights(&global)) {
         assert_close(a, b, "weights after one epoch");
     }
+}
+
+#[test]
+fn a_prototype_head_trains_in_the_learner_beside_hidden_mhe() {
+    let device = Device::flex().autodiff();
+    let net = init_seeded(&device, 11, PrototypeTableNet::new);
+    let hidden_only = MheRegularizerConfig::official(EnergyConfig::new())
+        .with_output(None)
+        .init()
+        .unwrap();
+    let batch = test_batch();
+    let loss = |net: &PrototypeTableNet| {
+        let net = net.valid();
+        let features = net.net.logits(&batch);
+        net.head
+            .loss(features, batch.targets.clone())
+            .into_scalar::<f64>()
+    };
+    let before = loss(&net);
+    let trained = learn(WithMhe::new(net, hidden_only), 6, "prototypes").model;
+    let after = loss(&trained);
+    let valid = trained.valid();
+    let accuracy = hit_rate(valid.head.predict(valid.net.logits(&batch)), &batch);
+    // Chance is 20%; the loss is (1 - cos)^2, between 0 and 4.
+    assert!(after < 0.5 * before, "loss {before} -> {after}");
+    assert!(accuracy > 0.6, "accuracy {accuracy}");
 }

@@ -12,7 +12,7 @@ use burn::nn::{Embedding, EmbeddingConfig, Linear, LinearConfig};
 use burn::tensor::activation::relu;
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use burn::train::ClassificationOutput;
-use burn_mhe::{LayerRole, NeuronLayout, ParamRule};
+use burn_mhe::{LayerRole, NeuronLayout, ParamRule, PrototypeHead, SphereConfig};
 use burn_mhe_train::SupervisedModel;
 
 /// Distinct values of the categorical column.
@@ -127,6 +127,42 @@ impl SupervisedModel for TableNet {
         (
             loss.clone(),
             ClassificationOutput::new(loss, logits, batch.targets),
+        )
+    }
+}
+
+/// [`TableNet`]'s `CLASSES` outputs as features on the sphere, classified by fixed prototypes
+/// (hyperspherical prototype networks, Mettes et al. 2019): the prototypes are `CLASSES`
+/// points of least energy in `CLASSES` dimensions (a regular simplex), the loss `(1 - cos(z,
+/// p_y))^2`, the scores the cosines.
+#[derive(Module, Debug)]
+pub struct PrototypeTableNet {
+    pub net: TableNet,
+    pub head: PrototypeHead,
+}
+
+impl PrototypeTableNet {
+    pub fn new(device: &Device) -> Self {
+        let sphere = SphereConfig::new(CLASSES, CLASSES).with_restarts(4);
+        Self {
+            net: TableNet::new(device),
+            head: PrototypeHead::solved(&sphere, device).expect("a valid sphere problem"),
+        }
+    }
+}
+
+impl SupervisedModel for PrototypeTableNet {
+    type Batch = TableBatch;
+    type Output = ClassificationOutput;
+
+    fn loss_and_output(&self, batch: TableBatch) -> (Tensor<1>, ClassificationOutput) {
+        let cosines = self.head.cosines(self.net.logits(&batch));
+        let loss = self
+            .head
+            .loss_of_cosines(cosines.clone(), batch.targets.clone());
+        (
+            loss.clone(),
+            ClassificationOutput::new(loss, cosines, batch.targets),
         )
     }
 }

@@ -15,6 +15,8 @@
 //! - [`Neurons`], [`NeuronLayout`]: from burn layer weights to neurons as rows.
 //! - [`check_neurons`], [`degenerate_neurons`], [`AngleStats`]: input checks and spread
 //!   diagnostics.
+//! - [`PrototypeHead`]: a classifier head of fixed class prototypes on the sphere
+//!   (hyperspherical prototype networks).
 //! - [`SphereConfig`]: points on a sphere of minimum energy (Thomson, Riesz, Tammes problems).
 //!
 //! ```
@@ -38,6 +40,7 @@ mod neurons;
 mod objective;
 mod official;
 mod projection;
+mod prototypes;
 mod random;
 mod regularizer;
 mod report;
@@ -54,6 +57,7 @@ pub use neurons::{NeuronLayout, Neurons};
 pub use objective::{LayerObjective, MGD_JITTER, MHC_GAMMA, Objective, ObjectiveGradients};
 pub use official::{OFFICIAL_VARIANTS, OfficialVariant, official_loss_weights};
 pub use projection::{ProjectionConfig, RandomProjection};
+pub use prototypes::{FEATURE_EPS, PrototypeHead};
 pub use random::split_mix64;
 pub use regularizer::{MheRegularizer, MheRegularizerConfig, PenaltyGroupConfig, PenaltyParts};
 pub use report::LayerReport;
