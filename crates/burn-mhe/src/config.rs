@@ -105,13 +105,14 @@ impl EnergyConfig {
         non_negative("s", self.s)?;
         non_negative("eps", self.eps)?;
         non_negative("angle_eps", self.angle_eps)?;
-        if let Some(projection) = &self.projection
-            && (projection.dims == 0 || projection.count == 0)
-        {
-            return Err(MheError::InvalidConfig {
-                field: "projection",
-                reason: format!("needs dims and count of at least 1, got {projection:?}"),
-            });
+        if let Some(projection) = &self.projection {
+            if projection.dims == 0 || projection.count == 0 {
+                return Err(MheError::InvalidConfig {
+                    field: "projection",
+                    reason: format!("needs dims and count of at least 1, got {projection:?}"),
+                });
+            }
+            non_negative("projection.inner_lr", projection.inner_lr)?;
         }
         if self.memory_budget_mib.is_finite() && self.memory_budget_mib > 0.0 {
             Ok(())

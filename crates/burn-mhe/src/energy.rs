@@ -123,7 +123,10 @@ impl HypersphericalEnergy {
     /// The energy (shape `[1]`) and its gradient with respect to `neurons` (same shape), computed
     /// in closed form without autodiff. An autodiff input is treated as a constant.
     ///
-    /// With a random projection configured (CoMHE), each call draws new projections.
+    /// With a projection configured (CoMHE), each call draws new projections and, for the
+    /// learned kinds, refines them by one inner step
+    /// ([`refine_projections`](Self::refine_projections)); the gradient is taken with the
+    /// refined projections held fixed.
     ///
     /// # Shapes
     ///
@@ -134,6 +137,7 @@ impl HypersphericalEnergy {
             Some(projection) => {
                 let [_, d] = neurons.dims();
                 let projections = projection.next(d, &neurons);
+                let projections = self.refine_projections(neurons.clone(), projections);
                 self.projected_value_and_grad(neurons, projections)
             }
             None => self.direct_value_and_grad(neurons),

@@ -1,5 +1,6 @@
-//! Compressive MHE (CoMHE, Lin et al., CVPR 2020): the energy of random projections of the
-//! neurons, averaged over several projections, with new projections at every call.
+//! Compressive MHE (CoMHE, Lin et al., CVPR 2020): the energy of projections of the neurons,
+//! averaged over several projections, with new random projections at every call, optionally
+//! refined by one inner step (the learned variants, `refine.rs`).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -9,8 +10,23 @@ use burn::tensor::{Tensor, TensorData};
 
 use crate::random::gaussian_values;
 
-/// Random projection of the neurons before the energy: `W P` for the neurons `W` as rows
-/// (`[N, d]`) and a Gaussian `P` of shape `[d, dims]`, averaged over `count` projections. The defaults are CoMHE's (30 dimensions, 20 projections).
+/// How CoMHE's projections are chosen.
+#[derive(Config, Debug, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
+pub enum ProjectionKind {
+    /// Gaussian projections, new at every call.
+    Random,
+    /// The Gaussian draw after one descent step on `||cos(W P) - cos(W)||_F`: projections that
+    /// keep the neurons' angles.
+    AnglePreserving,
+    /// The Gaussian draw after one ascent step on the projected energy: the projections under
+    /// which the neurons look least spread.
+    Adversarial,
+}
+
+/// Projection of the neurons before the energy: `W P` for the neurons `W` as rows (`[N, d]`)
+/// and a Gaussian `P` of shape `[d, dims]`, averaged over `count` projections. The defaults are
+/// CoMHE's (30 dimensions, 20 projections, random).
 #[derive(Config, Debug, PartialEq)]
 pub struct ProjectionConfig {
     /// Dimensions of each projection (`pd`).
@@ -22,6 +38,13 @@ pub struct ProjectionConfig {
     /// Seed of the projections; call `k` of an energy uses the stream `(seed, k)`.
     #[config(default = 0)]
     pub seed: u64,
+    /// Random, or refined by one inner step (angle-preserving or adversarial).
+    #[config(default = "ProjectionKind::Random")]
+    pub kind: ProjectionKind,
+    /// Step size of the inner step of the learned kinds (the released code uses the network's
+    /// learning rate, 0.1 at the start).
+    #[config(default = 0.1)]
+    pub inner_lr: f64,
 }
 
 /// The projections of one energy, resampled at every call from the seed and a call counter
