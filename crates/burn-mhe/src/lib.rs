@@ -17,6 +17,8 @@
 //!   diagnostics.
 //! - [`PrototypeHead`]: a classifier head of fixed class prototypes on the sphere
 //!   (hyperspherical prototype networks).
+//! - [`OrthogonalOverParameterization`]: OPT, `W = R W0` with a learned orthogonal `R`, as a
+//!   burn reparameterization (the energy of `W` never changes).
 //! - [`SphereConfig`]: points on a sphere of minimum energy (Thomson, Riesz, Tammes problems).
 //!
 //! ```
@@ -39,6 +41,7 @@ mod kernel;
 mod neurons;
 mod objective;
 mod official;
+mod opt;
 mod projection;
 mod prototypes;
 mod random;
@@ -57,6 +60,7 @@ pub use error::{MheError, Result};
 pub use neurons::{NeuronLayout, Neurons};
 pub use objective::{LayerObjective, MGD_JITTER, MHC_GAMMA, Objective, ObjectiveGradients};
 pub use official::{OFFICIAL_VARIANTS, OfficialVariant, official_loss_weights};
+pub use opt::{OrthogonalFactor, OrthogonalOverParameterization};
 pub use projection::{ProjectionConfig, ProjectionKind, RandomProjection};
 pub use prototypes::{FEATURE_EPS, PrototypeHead};
 pub use random::split_mix64;
