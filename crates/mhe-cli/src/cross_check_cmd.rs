@@ -1,8 +1,8 @@
 //! `mhe cross-check`: the same weights give the same energy and gradient on a device as on the
-//! CPU, for every official variant.
+//! CPU, for every official variant and every other objective of the uniformity family.
 
 use burn::tensor::{Device, Tensor, TensorData};
-use burn_mhe::{EnergyConfig, OFFICIAL_VARIANTS, random_sphere_points};
+use burn_mhe::{EnergyConfig, LayerObjective, OFFICIAL_VARIANTS, Objective, random_sphere_points};
 use clap::Args;
 
 use crate::cli_error::CliError;
@@ -25,24 +25,51 @@ pub struct CrossCheckArgs {
     pub tolerance: f64,
 }
 
-/// Energy and gradient of `values` (`n x d`, float32) on `device`.
-fn energy_and_gradient(
-    config: &EnergyConfig,
+/// The loss and gradient (neurons, then the pole of MHP and MHC) of `values` (`n x d`,
+/// float32) on `device`.
+fn loss_and_gradient(
+    objective: &LayerObjective,
     values: &[f64],
-    n: usize,
+    pole: &[f64],
     d: usize,
     device: &Device,
 ) -> (f64, Vec<f64>) {
-    let values: Vec<f32> = values.iter().map(|&x| x as f32).collect();
-    let neurons = Tensor::<2>::from_data(TensorData::new(values, [n, d]), device);
-    let (value, grad) = config
-        .init()
-        .expect("official variants are valid")
-        .value_and_grad(neurons);
-    (
-        value.into_scalar::<f64>(),
-        grad.into_data().iter::<f64>().collect(),
-    )
+    let float32 = |values: &[f64]| -> Vec<f32> { values.iter().map(|&x| x as f32).collect() };
+    let neurons = TensorData::new(float32(values), [values.len() / d, d]);
+    let pole = TensorData::new(float32(pole), [d]);
+    let pole = objective
+        .objective()
+        .has_pole()
+        .then(|| Tensor::<1>::from_data(pole, device));
+    let grads = objective
+        .value_and_grad(Tensor::<2>::from_data(neurons, device), pole)
+        .expect("a pole of the neurons' dimension");
+    let mut grad: Vec<f64> = grads.neurons.into_data().iter::<f64>().collect();
+    if let Some(pole) = grads.pole {
+        grad.extend(pole.into_data().iter::<f64>());
+    }
+    (grads.value.into_scalar::<f64>(), grad)
+}
+
+/// Every official power in both spaces (as MHE), then the family's other objectives.
+fn every_objective() -> Vec<(String, LayerObjective)> {
+    let init = |objective: Objective, config: &EnergyConfig| {
+        objective.init(config).expect("official energies are valid")
+    };
+    let energies = OFFICIAL_VARIANTS.iter().flat_map(|variant| {
+        [false, true].map(|half_space| {
+            let name = format!("{}{}", variant.name, if half_space { " half" } else { "" });
+            let config = variant.energy().with_half_space(half_space);
+            (name, init(Objective::Mhe, &config))
+        })
+    });
+    let family = Objective::family().map(|objective| {
+        (
+            objective.label().to_string(),
+            init(objective, &EnergyConfig::new()),
+        )
+    });
+    energies.chain(family).collect()
 }
 
 /// Runs `mhe cross-check` and returns its table; an error when a difference is too large.
@@ -62,25 +89,21 @@ pub fn run(args: &CrossCheckArgs) -> Result<String, CliError> {
         "variant", "energy cpu", "energy device", "rel diff", "grad diff"
     )];
     let mut worst: f64 = 0.0;
-    for variant in OFFICIAL_VARIANTS {
-        for half_space in [false, true] {
-            let config = variant.energy().with_half_space(half_space);
-            let name = variant.name;
-            let (e_cpu, g_cpu) = energy_and_gradient(&config, &values, args.n, args.d, &cpu);
-            let (e_dev, g_dev) = energy_and_gradient(&config, &values, args.n, args.d, &device);
-            let energy_diff = (e_dev - e_cpu).abs() / e_cpu.abs().max(1e-30);
-            let scale = g_cpu.iter().fold(0.0f64, |m, g| m.max(g.abs()));
-            let grad_diff = g_cpu
-                .iter()
-                .zip(&g_dev)
-                .fold(0.0f64, |m, (a, b)| m.max((a - b).abs()))
-                / scale;
-            worst = worst.max(energy_diff).max(grad_diff);
-            let variant = format!("{name}{}", if half_space { " half" } else { "" });
-            lines.push(format!(
-                "{variant:<14} {e_cpu:>14.8} {e_dev:>14.8} {energy_diff:>10.2e} {grad_diff:>10.2e}"
-            ));
-        }
+    let pole = random_sphere_points(1, args.d, 3);
+    for (variant, objective) in every_objective() {
+        let (e_cpu, g_cpu) = loss_and_gradient(&objective, &values, &pole, args.d, &cpu);
+        let (e_dev, g_dev) = loss_and_gradient(&objective, &values, &pole, args.d, &device);
+        let energy_diff = (e_dev - e_cpu).abs() / e_cpu.abs().max(1e-30);
+        let scale = g_cpu.iter().fold(0.0f64, |m, g| m.max(g.abs()));
+        let grad_diff = g_cpu
+            .iter()
+            .zip(&g_dev)
+            .fold(0.0f64, |m, (a, b)| m.max((a - b).abs()))
+            / scale;
+        worst = worst.max(energy_diff).max(grad_diff);
+        lines.push(format!(
+            "{variant:<14} {e_cpu:>14.8} {e_dev:>14.8} {energy_diff:>10.2e} {grad_diff:>10.2e}"
+        ));
     }
     lines.push(format!(
         "largest relative difference {worst:.2e} (tolerance {:.0e})",
