@@ -77,18 +77,26 @@ fn cholesky(matrix: &[f64], n: usize) -> Option<Vec<f64>> {
     Some(factor)
 }
 
-/// `(L L^T)^-1` from the lower factor `L`: column by column, `L y = e_k` then `L^T x = y`.
+/// `(L L^T)^-1` from the lower factor `L`: column by column, `L y = e_k` (zero above `k`), then
+/// `L^T x = y`, reading `L^T` by rows for contiguous memory.
 fn inverse_from_cholesky(factor: &[f64], n: usize) -> Vec<f64> {
+    let mut upper = vec![0.0; n * n];
+    for i in 0..n {
+        for j in 0..=i {
+            upper[j * n + i] = factor[i * n + j];
+        }
+    }
     let mut inverse = vec![0.0; n * n];
     let mut column = vec![0.0; n];
     for k in 0..n {
-        for i in 0..n {
-            let dot: f64 = (0..i).map(|j| factor[i * n + j] * column[j]).sum();
+        column[..k].iter_mut().for_each(|y| *y = 0.0);
+        for i in k..n {
+            let dot: f64 = (k..i).map(|j| factor[i * n + j] * column[j]).sum();
             column[i] = (f64::from(u8::from(i == k)) - dot) / factor[i * n + i];
         }
         for i in (0..n).rev() {
-            let dot: f64 = (i + 1..n).map(|j| factor[j * n + i] * column[j]).sum();
-            column[i] = (column[i] - dot) / factor[i * n + i];
+            let dot: f64 = (i + 1..n).map(|j| upper[i * n + j] * column[j]).sum();
+            column[i] = (column[i] - dot) / upper[i * n + i];
         }
         (0..n).for_each(|i| inverse[i * n + k] = column[i]);
     }
