@@ -198,6 +198,17 @@ impl ExperimentSummary {
         text.push_str(
             "under each configuration's own energy (half-space energies for half-mhe).\n",
         );
+        let mhe_modes = ["baseline", "mhe", "half-mhe"];
+        if self
+            .settings
+            .iter()
+            .any(|s| !mhe_modes.contains(&s.mode.as_str()))
+        {
+            text.push_str(
+                "The energy columns of the family's objectives (mma, mhs, mgd, mhp, mhc, r-mhp) \
+                 hold each objective's own loss (docs/objectives.md), not MHE.\n",
+            );
+        }
         self.paired_table(&mut text);
         self.rare_class_table(&mut text);
         if self.config.name == crate::experiment::ExperimentName::Imbalance {
