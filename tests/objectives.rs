@@ -44,9 +44,20 @@ fn log_det(mut matrix: Vec<Vec<f64>>) -> f64 {
     total
 }
 
-/// The objective's value, straight from its formula (`pole` for MHP and MHC).
-fn reference(objective: Objective, values: &[f64], cols: usize, pole: &[f64]) -> f64 {
-    let u = units(values, cols, EPS);
+/// The objective's value, straight from its formula (`pole` for MHP and MHC), on the unit rows
+/// or, in half space, on the rows and their negations (`2N` points).
+fn reference(
+    objective: Objective,
+    values: &[f64],
+    cols: usize,
+    pole: &[f64],
+    half_space: bool,
+) -> f64 {
+    let mut u = units(values, cols, EPS);
+    if half_space {
+        let negated: Vec<Vec<f64>> = u.iter().map(|r| r.iter().map(|x| -x).collect()).collect();
+        u.extend(negated);
+    }
     let n = u.len();
     let d2_to = |p: &[f64], v: &[f64]| (2.0 - 2.0 * dot(p, v)).max(1e-6);
     let others = |i: usize| (0..n).filter(move |&j| j != i);
@@ -60,21 +71,11 @@ fn reference(objective: Objective, values: &[f64], cols: usize, pole: &[f64]) ->
             -(0..n).map(nearest).sum::<f64>() / n as f64
         }
         Objective::Mhs => {
-            // Every pair of the 2N points u_i, -u_i except a point with itself.
-            let mut points = u.clone();
-            points.extend(
-                u.iter()
-                    .map(|row| row.iter().map(|x| -x).collect::<Vec<_>>()),
-            );
-            let mut smallest = f64::INFINITY;
-            for i in 0..2 * n {
-                for j in i + 1..2 * n {
-                    if j != i + n {
-                        smallest = smallest.min(2.0 - 2.0 * dot(&points[i], &points[j]));
-                    }
-                }
-            }
-            -smallest
+            let closest = (0..n)
+                .flat_map(|i| others(i).map(move |j| (i, j)))
+                .map(|(i, j)| 2.0 - 2.0 * dot(&u[i], &u[j]))
+                .fold(f64::INFINITY, f64::min);
+            -closest
         }
         Objective::Mgd => {
             let kernel = (0..n)
@@ -107,8 +108,20 @@ fn reference(objective: Objective, values: &[f64], cols: usize, pole: &[f64]) ->
     }
 }
 
-fn init(objective: Objective) -> LayerObjective {
-    objective.init(&EnergyConfig::new().with_eps(EPS)).unwrap()
+fn init(objective: Objective, half_space: bool) -> LayerObjective {
+    let config = EnergyConfig::new()
+        .with_eps(EPS)
+        .with_half_space(half_space);
+    objective.init(&config).unwrap()
+}
+
+/// Every objective of the family in full and half space (r-MHP, on unnormalized neurons, has
+/// no half space).
+fn cases() -> Vec<(Objective, bool)> {
+    Objective::family()
+        .flat_map(|objective| [(objective, false), (objective, true)])
+        .filter(|&(objective, half)| !(half && objective == Objective::RMhp))
+        .collect()
 }
 
 fn f64_vector(values: &[f64], device: &Device) -> Tensor<1> {
@@ -120,7 +133,7 @@ fn f64_vector(values: &[f64], device: &Device) -> Tensor<1> {
 
 /// Value, neuron gradient and pole gradient in closed form, on float64 or float32 tensors.
 fn computed(
-    objective: Objective,
+    (objective, half_space): (Objective, bool),
     values: &[f64],
     cols: usize,
     pole: &[f64],
@@ -139,7 +152,9 @@ fn computed(
         )
     };
     let pole = objective.has_pole().then_some(pole);
-    let grads = init(objective).value_and_grad(neurons, pole).unwrap();
+    let grads = init(objective, half_space)
+        .value_and_grad(neurons, pole)
+        .unwrap();
     let pole_grad = grads.pole.map(support::values).unwrap_or_default();
     (
         support::values(grads.value)[0],
@@ -155,12 +170,13 @@ fn input() -> (Vec<f64>, usize, Vec<f64>) {
 #[test]
 fn every_objective_matches_its_float64_formula() {
     let (values, cols, pole) = input();
-    for objective in Objective::family() {
-        let expected = reference(objective, &values, cols, &pole);
-        let (value64, ..) = computed(objective, &values, cols, &pole, DType::F64);
-        assert_close(value64, expected, 1e-12, &format!("{objective:?} float64"));
-        let (value32, ..) = computed(objective, &values, cols, &pole, DType::F32);
-        assert_close(value32, expected, 2e-5, &format!("{objective:?} float32"));
+    for case in cases() {
+        let (objective, half) = case;
+        let expected = reference(objective, &values, cols, &pole, half);
+        let (value64, ..) = computed(case, &values, cols, &pole, DType::F64);
+        assert_close(value64, expected, 1e-12, &format!("{case:?} float64"));
+        let (value32, ..) = computed(case, &values, cols, &pole, DType::F32);
+        assert_close(value32, expected, 2e-5, &format!("{case:?} float32"));
     }
 }
 
@@ -191,13 +207,22 @@ fn assert_gradients_close(analytic: &[f64], numeric: &[f64], what: &str) {
 #[test]
 fn every_gradient_matches_finite_differences_of_the_formula() {
     let (values, cols, pole) = input();
-    for objective in Objective::family() {
-        let (_, grad, pole_grad) = computed(objective, &values, cols, &pole, DType::F64);
-        let numeric = central_differences(|x| reference(objective, x, cols, &pole), &values);
-        assert_gradients_close(&grad, &numeric, &format!("{objective:?} neurons"));
+    for case in cases() {
+        let (objective, half) = case;
+        let (_, grad, pole_grad) = computed(case, &values, cols, &pole, DType::F64);
+        let at = |x: &[f64]| reference(objective, x, cols, &pole, half);
+        assert_gradients_close(
+            &grad,
+            &central_differences(at, &values),
+            &format!("{case:?} neurons"),
+        );
         if objective.has_pole() {
-            let numeric = central_differences(|p| reference(objective, &values, cols, p), &pole);
-            assert_gradients_close(&pole_grad, &numeric, &format!("{objective:?} pole"));
+            let at = |p: &[f64]| reference(objective, &values, cols, p, half);
+            assert_gradients_close(
+                &pole_grad,
+                &central_differences(at, &pole),
+                &format!("{case:?} pole"),
+            );
         }
     }
 }
@@ -210,9 +235,12 @@ fn forward_injects_the_gradient_and_flips_the_poles() {
         let neurons = f64_matrix(values.clone(), cols, &device).require_grad();
         let pole_param = f64_vector(&pole, &device).require_grad();
         let pole_arg = objective.has_pole().then(|| pole_param.clone());
-        let loss = init(objective).forward(neurons.clone(), pole_arg).unwrap();
+        let loss = init(objective, false)
+            .forward(neurons.clone(), pole_arg)
+            .unwrap();
         let grads = loss.clone().mul_scalar(2.0).backward();
-        let (value, grad, pole_grad) = computed(objective, &values, cols, &pole, DType::F64);
+        let (value, grad, pole_grad) =
+            computed((objective, false), &values, cols, &pole, DType::F64);
         assert_close(support::values(loss)[0], value, 1e-12, "value");
         let through = support::values(neurons.grad(&grads).unwrap());
         for (a, b) in through.iter().zip(&grad) {
@@ -242,6 +270,11 @@ fn closed_forms_on_simplices_and_frames() {
         let loss = objective.init(&config).unwrap();
         support::values(loss.forward(f64_matrix(rows, cols, &device), pole).unwrap())[0]
     };
+    let half = |objective: Objective, rows: Vec<f64>, cols: usize| {
+        let config = EnergyConfig::new().with_eps(0.0).with_half_space(true);
+        let loss = objective.init(&config).unwrap();
+        support::values(loss.forward(f64_matrix(rows, cols, &device), None).unwrap())[0]
+    };
     // A regular simplex of 4 points in 3-D: every angle is acos(-1/3).
     let s = 1.0 / 3f64.sqrt();
     let tetrahedron = vec![s, s, s, s, -s, -s, -s, s, -s, -s, -s, s];
@@ -252,12 +285,18 @@ fn closed_forms_on_simplices_and_frames() {
         1e-12,
         "MMA, tetrahedron",
     );
-    // Its half-space set: the closest pair is u_i, -u_j at 2 - 2/3.
+    // Its closest pairs are 2 + 2/3 apart; in half space, u_i and -u_j are 2 - 2/3 apart.
     assert_close(
-        value(Objective::Mhs, tetrahedron, 3, None),
-        -(2.0 - 2.0 / 3.0),
+        value(Objective::Mhs, tetrahedron.clone(), 3, None),
+        -(2.0 + 2.0 / 3.0),
         1e-12,
         "MHS, tetrahedron",
+    );
+    assert_close(
+        half(Objective::Mhs, tetrahedron, 3),
+        -(2.0 - 2.0 / 3.0),
+        1e-12,
+        "half-space MHS, tetrahedron",
     );
     // An orthonormal frame of 3 in 4-D: 90 degrees everywhere, d^2 = 2.
     let frame = vec![1.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0];
@@ -302,14 +341,21 @@ fn closed_forms_on_simplices_and_frames() {
         1e-12,
         "r-MHP, frame",
     );
-    // Antipodal neurons balance: r-MHP 0; their lines coincide: MHS's worst, -(2 - 2) = 0.
+    // Antipodal neurons balance: r-MHP 0. They are as far apart as points can be (MHS -4),
+    // but lie on one line: half-space MHS's worst, -(2 - 2) = 0.
     let antipodal = vec![0.6, 0.8, -0.6, -0.8];
     assert_eq!(value(Objective::RMhp, antipodal.clone(), 2, None), 0.0);
     assert_close(
-        value(Objective::Mhs, antipodal, 2, None),
-        0.0,
+        value(Objective::Mhs, antipodal.clone(), 2, None),
+        -4.0,
         1e-12,
         "MHS, antipodal",
+    );
+    assert_close(
+        half(Objective::Mhs, antipodal, 2),
+        0.0,
+        1e-12,
+        "half-space MHS, antipodal",
     );
 }
 
@@ -327,12 +373,14 @@ fn degenerate_layers_give_finite_values_and_gradients() {
         ),
     ];
     let device = Device::flex().autodiff();
-    for objective in Objective::family() {
+    for (objective, half) in cases() {
         for (what, rows, cols) in &layers {
             let neurons = f32_matrix(rows, *cols, &device).require_grad();
             let pole = Tensor::<1>::ones([*cols], &device).require_grad();
             let pole_arg = objective.has_pole().then(|| pole.clone());
-            let loss = init(objective).forward(neurons.clone(), pole_arg).unwrap();
+            let loss = init(objective, half)
+                .forward(neurons.clone(), pole_arg)
+                .unwrap();
             let grads = loss.backward();
             let mut all = support::values(loss);
             all.extend(support::values(neurons.grad(&grads).unwrap()));
@@ -341,7 +389,7 @@ fn degenerate_layers_give_finite_values_and_gradients() {
             }
             assert!(
                 all.iter().all(|x| x.is_finite()),
-                "{objective:?}, {what}: {all:?}"
+                "{objective:?} half={half}, {what}: {all:?}"
             );
         }
     }
@@ -352,7 +400,7 @@ fn pole_objectives_refuse_a_missing_or_mismatched_pole() {
     let device = Device::flex();
     let neurons = f32_matrix(&pseudo_random(12, 1), 4, &device);
     for objective in [Objective::Mhp, Objective::Mhc] {
-        let missing = init(objective).forward(neurons.clone(), None);
+        let missing = init(objective, false).forward(neurons.clone(), None);
         assert!(
             missing
                 .unwrap_err()
@@ -361,7 +409,7 @@ fn pole_objectives_refuse_a_missing_or_mismatched_pole() {
             "{objective:?}"
         );
         let short = Tensor::<1>::from_data([1.0f32, 0.0, 0.0].as_slice(), &device);
-        let mismatched = init(objective).forward(neurons.clone(), Some(short));
+        let mismatched = init(objective, false).forward(neurons.clone(), Some(short));
         assert!(mismatched.unwrap_err().to_string().contains("dimension 3"));
     }
 }

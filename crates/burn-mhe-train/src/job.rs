@@ -22,6 +22,7 @@ use burn::train::metric::{AccuracyMetric, LossMetric};
 use burn::train::{Interrupter, Learner, SupervisedTraining};
 use burn_mhe::{
     Distance, EnergyConfig, LayerReport, MheRegularizer, MheRegularizerConfig, Objective,
+    official_family_setup, official_loss_weights,
 };
 use serde::{Deserialize, Serialize};
 
@@ -52,7 +53,8 @@ pub enum MheMode {
     /// full-space MHE, as in the released code.
     HalfMhe,
     /// Another objective of the hyperspherical-uniformity family on every layer, weighted by
-    /// the job's lambdas (on the command line by its name: `mma`, `mhs`, ...).
+    /// the job's lambdas, hidden layers in half space where the released code has them there
+    /// ([`official_family_setup`]); on the command line by its name: `mma`, `mhs`, ...
     Family(Objective),
 }
 
@@ -81,6 +83,19 @@ impl MheMode {
         match self {
             MheMode::Family(objective) => objective,
             _ => Objective::Mhe,
+        }
+    }
+
+    /// The released code's loss weights `(hidden, output)` for this mode and an MHE energy of
+    /// `distance` and power `s` ([`official_loss_weights`] for MHE,
+    /// [`official_family_setup`] for the family).
+    pub fn official_weights(self, distance: Distance, s: f64) -> (f64, f64) {
+        match self {
+            MheMode::Family(objective) => {
+                let setup = official_family_setup(objective);
+                (setup.hidden_weight, setup.output_weight)
+            }
+            _ => official_loss_weights(&EnergyConfig::new().with_distance(distance).with_s(s)),
         }
     }
 }
@@ -235,10 +250,15 @@ impl TrainJobConfig {
     /// The regularizer's configuration: trained on unless `mhe` is `None`, measured in every
     /// case.
     pub fn regularizer_config(&self) -> MheRegularizerConfig {
+        let half_space = match self.mhe {
+            MheMode::HalfMhe => true,
+            MheMode::Family(objective) => official_family_setup(objective).hidden_half_space,
+            MheMode::None | MheMode::Mhe => false,
+        };
         let energy = EnergyConfig::new()
             .with_distance(self.distance)
             .with_s(self.s)
-            .with_half_space(self.mhe == MheMode::HalfMhe);
+            .with_half_space(half_space);
         let mut config = MheRegularizerConfig::official(energy);
         for (group, weight) in [
             (config.hidden.as_mut(), self.lambda_hidden),

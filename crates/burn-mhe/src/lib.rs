@@ -59,7 +59,9 @@ pub use energy::HypersphericalEnergy;
 pub use error::{MheError, Result};
 pub use neurons::{NeuronLayout, Neurons};
 pub use objective::{LayerObjective, MGD_JITTER, MHC_GAMMA, Objective, ObjectiveGradients};
-pub use official::{OFFICIAL_VARIANTS, OfficialVariant, official_loss_weights};
+pub use official::{
+    FamilySetup, OFFICIAL_VARIANTS, OfficialVariant, official_family_setup, official_loss_weights,
+};
 pub use opt::{OrthogonalFactor, OrthogonalOverParameterization};
 pub use projection::{ProjectionConfig, ProjectionKind, RandomProjection};
 pub use prototypes::{FEATURE_EPS, PrototypeHead};

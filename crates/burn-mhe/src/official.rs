@@ -1,7 +1,9 @@
-//! The six energies of the released code and its loss weights: the one table that the
-//! regularizer's defaults, the experiments, the CLI's cross-check and the tests read.
+//! The six energies of the released code and its loss weights, and the released setup of the
+//! uniformity family's objectives: the one table that the regularizer's defaults, the
+//! experiments, the CLI and the tests read.
 
 use crate::config::{Distance, EnergyConfig};
+use crate::objective::Objective;
 
 /// One energy of the released code.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -63,4 +65,43 @@ pub fn official_loss_weights(energy: &EnergyConfig) -> (f64, f64) {
     let damped = energy.distance == Distance::Angular && energy.s > 0.0;
     let scale = if damped { 0.1 } else { 1.0 };
     (scale, 10.0 * scale)
+}
+
+/// How the released code of the uniformity family (wy1iu/Sphere-Uniformity, VGG on CIFAR-100)
+/// applies one of its objectives: the loss weights of the hidden and output layers and
+/// whether hidden layers take the half-space set (output layers never do).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FamilySetup {
+    /// Loss weight of each hidden layer's term.
+    pub hidden_weight: f64,
+    /// Loss weight of the output layer's term.
+    pub output_weight: f64,
+    /// Hidden layers regularize the neurons and their negations.
+    pub hidden_half_space: bool,
+}
+
+/// The released code's setup of `objective`: MHS 0.1 and 1, MGD, MHC and r-MHP 0.01 and 0.1, MHP
+/// 1 and 10, each with half-space hidden layers (r-MHP, on unnormalized neurons, has no half
+/// space). MMA is not in that code (Wang et al. released their own); it gets MHE's weights, 1
+/// and 10, in full space, as MHE (`s = 2`) itself.
+///
+/// ```
+/// use burn_mhe::{Objective, official_family_setup};
+///
+/// let mgd = official_family_setup(Objective::Mgd);
+/// assert_eq!((mgd.hidden_weight, mgd.output_weight, mgd.hidden_half_space), (0.01, 0.1, true));
+/// ```
+pub fn official_family_setup(objective: Objective) -> FamilySetup {
+    let setup = |hidden_weight, output_weight, hidden_half_space| FamilySetup {
+        hidden_weight,
+        output_weight,
+        hidden_half_space,
+    };
+    match objective {
+        Objective::Mhe | Objective::Mma => setup(1.0, 10.0, false),
+        Objective::Mhs => setup(0.1, 1.0, true),
+        Objective::Mhp => setup(1.0, 10.0, true),
+        Objective::Mgd | Objective::Mhc => setup(0.01, 0.1, true),
+        Objective::RMhp => setup(0.01, 0.1, false),
+    }
 }

@@ -32,7 +32,8 @@ pub struct TrainArgs {
     /// Hidden layers (MLP) or conv layers per stage (CNN).
     #[arg(long, default_value_t = 2)]
     pub depth: usize,
-    /// No penalty (energies still reported), MHE, or half-space MHE on hidden layers.
+    /// No penalty (energies still reported), MHE, half-space MHE on hidden layers, or another
+    /// objective of the uniformity family (docs/objectives.md).
     #[arg(long, value_enum, default_value_t = MheMode::Mhe)]
     pub mhe: MheMode,
     /// Distance on the sphere.
@@ -41,12 +42,14 @@ pub struct TrainArgs {
     /// Power s >= 0 of the energy (0: logarithmic).
     #[arg(long, default_value_t = 2.0, allow_negative_numbers = true)]
     pub s: f64,
-    /// Weight of the hidden layers' energies.
-    #[arg(long, default_value_t = 1.0, allow_negative_numbers = true)]
-    pub lambda_hidden: f64,
-    /// Weight of the output layer's energy.
-    #[arg(long, default_value_t = 10.0, allow_negative_numbers = true)]
-    pub lambda_output: f64,
+    /// Weight of the hidden layers' energies (default: the released code's for `--mhe`, 1 for
+    /// Euclidean MHE).
+    #[arg(long, allow_negative_numbers = true)]
+    pub lambda_hidden: Option<f64>,
+    /// Weight of the output layer's energy (default: the released code's for `--mhe`, 10 for
+    /// Euclidean MHE).
+    #[arg(long, allow_negative_numbers = true)]
+    pub lambda_output: Option<f64>,
     /// Number of epochs.
     #[arg(long, default_value_t = 5)]
     pub epochs: usize,
@@ -95,13 +98,14 @@ impl TrainArgs {
         let model = ImageClassifierConfig::new(self.model)
             .with_width(self.width)
             .with_depth(self.depth);
+        let (hidden, output) = self.mhe.official_weights(self.distance, self.s);
         TrainJobConfig::new(self.dataset, model)
             .with_data_dir(self.data_dir.clone())
             .with_mhe(self.mhe)
             .with_distance(self.distance)
             .with_s(self.s)
-            .with_lambda_hidden(self.lambda_hidden)
-            .with_lambda_output(self.lambda_output)
+            .with_lambda_hidden(self.lambda_hidden.unwrap_or(hidden))
+            .with_lambda_output(self.lambda_output.unwrap_or(output))
             .with_epochs(self.epochs)
             .with_batch_size(self.batch_size)
             .with_optimizer(self.optimizer)

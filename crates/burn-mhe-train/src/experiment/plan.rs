@@ -172,10 +172,15 @@ impl ExperimentConfig {
                         ));
                     }
                 }
-                // The family's objectives with the job's default weights (1 hidden, 10 output).
+                // The family's objectives with the released code's weights.
                 for objective in Objective::family().filter(|o| named(o.label())) {
                     let mode = MheMode::Family(objective);
-                    settings.push(setting(mode.name().into(), mode, None, base.clone()));
+                    let (hidden, output) = mode.official_weights(base.distance, base.s);
+                    let job = base
+                        .clone()
+                        .with_lambda_hidden(hidden)
+                        .with_lambda_output(output);
+                    settings.push(setting(mode.name().into(), mode, None, job));
                 }
                 settings
             }
@@ -306,6 +311,33 @@ mod tests {
             .with_widths(vec![0.25, 1.0])
             .settings();
         assert_eq!(widths.len(), 6);
+    }
+
+    #[test]
+    fn the_family_runs_beside_the_baseline_with_the_released_weights() {
+        let settings = config(ExperimentName::Variants)
+            .with_powers(vec!["s=2".into(), "mgd".into(), "mhs".into()])
+            .settings();
+        let rows: Vec<(&str, f64, f64)> = settings
+            .iter()
+            .map(|s| {
+                let job = &s.job;
+                (s.label.as_str(), job.lambda_hidden, job.lambda_output)
+            })
+            .collect();
+        assert_eq!(
+            rows,
+            [
+                ("baseline", 1.0, 10.0),
+                ("mhe s=2", 1.0, 10.0),
+                ("half-mhe s=2", 1.0, 10.0),
+                ("mhs", 0.1, 1.0),
+                ("mgd", 0.01, 0.1),
+            ]
+        );
+        let mgd = &settings[4].job.regularizer_config();
+        assert!(mgd.hidden.as_ref().unwrap().energy.half_space);
+        assert!(!mgd.output.as_ref().unwrap().energy.half_space);
         assert!(
             config(ExperimentName::Variants)
                 .with_powers(vec!["s=3".into()])

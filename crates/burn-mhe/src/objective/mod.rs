@@ -26,7 +26,9 @@ use pole::PoleKind;
 /// A hyperspherical-uniformity objective of a layer's neurons (rows), to minimize.
 ///
 /// Every objective but r-MHP normalizes the neurons first, `u = w / sqrt(||w||^2 + eps)` with
-/// the energy configuration's `eps`; the other fields of [`EnergyConfig`] shape MHE only.
+/// the energy configuration's `eps`, and with its `half_space` takes the neurons and their
+/// negations as the points (`2N` of them), as the released code does on hidden layers; the
+/// other fields of [`EnergyConfig`] shape MHE only.
 /// See `docs/objectives.md` for the formulas and their sources.
 #[derive(Config, Debug, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
@@ -35,8 +37,7 @@ pub enum Objective {
     Mhe,
     /// Maximum of the minimal angles (Wang et al. 2020): `-mean_i min_j theta_ij`.
     Mma,
-    /// Maximum hyperspherical separation, half-space (Liu et al. 2021): `-min d_ij^2` over the
-    /// neurons and their negations.
+    /// Maximum hyperspherical separation (Liu et al. 2021): `-min_{i<j} d_ij^2`.
     Mhs,
     /// Maximum Gaussian potential determinant (Liu et al. 2021): `-log det(K + 1e-6 I)`,
     /// `K_ij = exp(-d_ij^2)`.
@@ -196,9 +197,13 @@ impl LayerObjective {
             neurons: grad,
             pole: None,
         };
+        let half_space = self.energy.config().half_space;
         let on_units = |loss: fn(Tensor<2>) -> (Tensor<1>, Tensor<2>)| {
             let (units, inv_norms) = normalize(neurons.clone(), eps);
-            let (value, grad_units) = loss(units.clone());
+            let (value, grad_units, ()) = on_points(half_space, units.clone(), |points| {
+                let (value, grad) = loss(points);
+                (value, grad, ())
+            });
             no_pole((value, through_normalization(units, inv_norms, grad_units)))
         };
         let pairless = n < 2 && matches!(self.objective, Objective::Mma | Objective::Mhs);
@@ -214,8 +219,9 @@ impl LayerObjective {
         let on_pole = |kind: PoleKind, pole: Tensor<1>| {
             let (units, inv_norms) = normalize(neurons.clone(), eps);
             let (pole_unit, pole_inv_norm) = normalize(pole.reshape([1, d]), eps);
-            let (value, grad_units, grad_pole) =
-                pole::value_and_grad(kind, units.clone(), pole_unit.clone());
+            let (value, grad_units, grad_pole) = on_points(half_space, units.clone(), |points| {
+                pole::value_and_grad(kind, points, pole_unit.clone())
+            });
             let grad_pole = through_normalization(pole_unit, pole_inv_norm, grad_pole);
             ObjectiveGradients {
                 value,
@@ -260,4 +266,21 @@ impl LayerObjective {
             _ => Ok(None),
         }
     }
+}
+
+/// `loss` of the unit rows, or of the rows and their negations in half space (`2N` points), with
+/// the gradient with respect to the rows (`g_i - g_{N+i}` in half space) and what else the loss
+/// returns.
+fn on_points<T>(
+    half_space: bool,
+    units: Tensor<2>,
+    loss: impl FnOnce(Tensor<2>) -> (Tensor<1>, Tensor<2>, T),
+) -> (Tensor<1>, Tensor<2>, T) {
+    if !half_space {
+        return loss(units);
+    }
+    let [n, d] = units.dims();
+    let (value, grad, other) = loss(Tensor::cat(vec![units.clone(), units.neg()], 0));
+    let grad = grad.clone().slice([0..n, 0..d]) - grad.slice([n..2 * n, 0..d]);
+    (value, grad, other)
 }
