@@ -466,3 +466,33 @@ fn every_objective_of_the_family_runs_from_the_command_line() {
         );
     }
 }
+
+#[test]
+fn train_takes_a_family_objective_with_the_released_weights() {
+    let run = temp("mgd-run");
+    let args = [
+        "train",
+        "--regularizer",
+        "mgd",
+        "--epochs",
+        "1",
+        "--train-limit",
+        "200",
+    ];
+    let mut args = args.to_vec();
+    args.extend(["--out", run.to_str().unwrap()]);
+    stdout(&mhe(&args));
+    let text = std::fs::read_to_string(run.join("config.json")).unwrap();
+    let config: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(config["mhe"], serde_json::json!({ "family": "Mgd" }));
+    assert_eq!(config["lambda_hidden"], 0.01);
+    assert_eq!(config["lambda_output"], 0.1);
+    let results = std::fs::read_to_string(run.join("results.json")).unwrap();
+    let results: serde_json::Value = serde_json::from_str(&results).unwrap();
+    assert!(
+        results["history"][0]["hidden_energy"]
+            .as_f64()
+            .unwrap()
+            .is_finite()
+    );
+}

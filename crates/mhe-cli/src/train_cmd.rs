@@ -34,7 +34,7 @@ pub struct TrainArgs {
     pub depth: usize,
     /// No penalty (energies still reported), MHE, half-space MHE on hidden layers, or another
     /// objective of the uniformity family (docs/objectives.md).
-    #[arg(long, value_enum, default_value_t = MheMode::Mhe)]
+    #[arg(long, alias = "regularizer", value_enum, default_value_t = MheMode::Mhe)]
     pub mhe: MheMode,
     /// Distance on the sphere.
     #[arg(long, value_enum, default_value_t = Distance::Euclidean)]
