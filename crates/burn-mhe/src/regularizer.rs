@@ -134,7 +134,7 @@ impl MheRegularizerConfig {
     /// As [`init`](Self::init), less the pole objectives.
     pub fn init_for<M: Module>(&self, model: &M) -> crate::Result<MheRegularizer> {
         let mut regularizer = self.init_groups()?;
-        let device = model.devices().into_iter().next().unwrap_or_default();
+        let device = device_of(model);
         regularizer.poles = regularizer
             .layers(model)
             .into_iter()
@@ -182,6 +182,11 @@ impl MheRegularizerConfig {
             poles: Vec::new(),
         })
     }
+}
+
+/// The device of `model`'s parameters (the default device for a model without any).
+fn device_of<M: Module>(model: &M) -> Device {
+    model.devices().into_iter().next().unwrap_or_default()
 }
 
 /// A pole's starting point: standard normal values, the same on every platform.
@@ -455,7 +460,7 @@ impl MheRegularizer {
     }
 
     fn parts<M: Module>(&self, model: &M, classes: Option<&[usize]>) -> PenaltyParts {
-        let device = model.devices().into_iter().next().unwrap_or_default();
+        let device = device_of(model);
         let mut hidden = Tensor::<1>::zeros([1], &device);
         let mut output = Tensor::<1>::zeros([1], &device);
         for (layer, group, pole) in self.terms(model) {
