@@ -4,6 +4,8 @@
 #[path = "../examples/common/tabular.rs"]
 mod tabular;
 
+use std::sync::Arc;
+
 use burn::data::dataloader::DataLoaderBuilder;
 use burn::data::dataloader::batcher::Batcher;
 use burn::data::dataset::Dataset;
@@ -13,7 +15,10 @@ use burn::tensor::{Device, Int, Tensor};
 use burn::train::metric::{AccuracyMetric, LossMetric};
 use burn::train::{ClassificationOutput, Learner, SupervisedTraining, TrainStep};
 use burn_mhe::{EnergyConfig, LayerRole, MheRegularizer, MheRegularizerConfig};
-use burn_mhe_train::{EnergyMetric, SupervisedModel, WithMhe, init_seeded};
+use burn_mhe_train::{
+    EnergyMetric, EpochRecord, FitConfig, FitData, OptimizerChoice, RunFolder, SupervisedModel,
+    TrainError, WithMhe, checkpoint_path, epoch_file, fit, init_seeded, weights_digest,
+};
 use tabular::{PrototypeTableNet, TableBatch, TableBatcher, TableNet, embedding_rule, rows};
 
 fn regularizer() -> MheRegularizer {
@@ -91,7 +96,7 @@ fn the_training_step_is_the_plain_loops_loss_plus_penalty() {
 }
 
 /// Trains the table model for `epochs` in burn's Learner, with or without the penalty.
-fn fit(penalize: bool, epochs: usize) -> WithMhe<TableNet> {
+fn trained(penalize: bool, epochs: usize) -> WithMhe<TableNet> {
     let device = Device::flex().autodiff();
     let net = init_seeded(&device, 11, TableNet::new);
     let model = match penalize {
@@ -145,8 +150,8 @@ fn the_learner_trains_a_model_of_ones_own_with_mhe() {
         let logits = model.model.valid().logits(&batch);
         hit_rate(logits.argmax(1).squeeze_dim(1), &batch)
     };
-    let with = fit(true, 6);
-    let without = fit(false, 6);
+    let with = trained(true, 6);
+    let without = trained(false, 6);
     // Both learn the table (chance is 20%); MHE spreads the classifier and embedding rows more.
     let (a, b) = (accuracy(&with), accuracy(&without));
     assert!(a > 0.6 && b > 0.6, "with MHE {a}, without {b}");
@@ -266,4 +271,77 @@ fn a_prototype_head_trains_in_the_learner_beside_hidden_mhe() {
     // Chance is 20%; the loss is (1 - cos)^2, between 0 and 4.
     assert!(after < 0.5 * before, "loss {before} -> {after}");
     assert!(accuracy > 0.6, "accuracy {accuracy}");
+}
+
+/// The table model with MHE, trained by `fit` for `config.epochs` in the folder `run`.
+fn fit_table(run: &RunFolder, config: &FitConfig) -> Result<WithMhe<TableNet>, TrainError> {
+    let device = Device::flex().autodiff();
+    let model = WithMhe::new(init_seeded(&device, 17, TableNet::new), regularizer());
+    let data = FitData {
+        train: Arc::new(rows(600, 1)),
+        valid: Arc::new(rows(200, 2)),
+        batcher: TableBatcher,
+    };
+    // No accuracy metric: the history records the loss and the energies alone.
+    fit(model, data, config, run, &Device::flex(), |training| {
+        training
+    })
+}
+
+fn history(run: &RunFolder, epoch: usize) -> EpochRecord {
+    let text = std::fs::read_to_string(epoch_file(run.root(), epoch)).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+#[test]
+fn fit_trains_a_model_of_ones_own_in_a_run_folder_and_resumes_it_bit_for_bit() {
+    let root = std::env::temp_dir().join(format!("mhe-any-model-{}-fit", std::process::id()));
+    let folder = |name: &str| {
+        let run = RunFolder::new(root.join(name));
+        std::fs::remove_dir_all(run.root()).ok();
+        run
+    };
+    let config = FitConfig::new()
+        .with_epochs(3)
+        .with_optimizer(OptimizerChoice::Adam)
+        .with_lr(1e-2)
+        .with_seed(4);
+    let full_run = folder("full");
+    let full = fit_table(&full_run, &config).unwrap();
+    let records: Vec<EpochRecord> = (1..=3).map(|epoch| history(&full_run, epoch)).collect();
+    // The label-smoothed loss falls; accuracy was not measured; the energies were.
+    assert!(
+        records[2].train_loss < 0.95 * records[0].train_loss,
+        "{records:?}"
+    );
+    for record in &records {
+        assert!(record.valid_accuracy.is_nan() && record.train_accuracy.is_nan());
+        assert!(record.hidden_energy.is_finite() && record.output_energy > 0.0);
+    }
+
+    // Stopped between epochs 2 and 3 (epoch 3's checkpoint and history lost), then resumed.
+    let run = folder("resumed");
+    fit_table(&run, &config).unwrap();
+    for name in ["model", "optim", "scheduler"] {
+        std::fs::remove_file(checkpoint_path(&run.checkpoints(), name, 3)).unwrap();
+    }
+    std::fs::remove_file(epoch_file(run.root(), 3)).unwrap();
+    assert_eq!(run.last_complete_epoch(3), 2);
+    let resumed = fit_table(&run, &config).unwrap();
+    assert_eq!(weights_digest(&resumed.model), weights_digest(&full.model));
+    let without_time = |mut record: EpochRecord| {
+        record.seconds = 0.0;
+        format!("{record:?}")
+    };
+    assert_eq!(
+        without_time(history(&run, 3)),
+        without_time(records[2].clone())
+    );
+
+    // The folder of a run is never trained with another configuration.
+    let other = fit_table(&run, &config.clone().with_lr(2e-2));
+    assert!(
+        matches!(other, Err(TrainError::InvalidConfig(_))),
+        "{other:?}"
+    );
 }

@@ -15,8 +15,9 @@ use crate::atomic::write_atomically;
 use crate::error::TrainError;
 use crate::metric::{HIDDEN_ENERGY, OUTPUT_ENERGY};
 
-/// What one finished epoch measured. Losses are cross-entropy (without the penalty);
-/// accuracies are fractions in `[0, 1]`; energies are unweighted, as measured on the
+/// What one finished epoch measured. Losses are the model's task loss (cross-entropy for the
+/// image job; without the penalty); accuracies are fractions in `[0, 1]`, `NaN` (`null` in
+/// JSON) where no metric named `Accuracy` was registered; energies are unweighted, as measured on the
 /// validation split (the weights at the end of the epoch).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EpochRecord {
@@ -25,10 +26,12 @@ pub struct EpochRecord {
     /// Mean training loss over the epoch.
     pub train_loss: f64,
     /// Training accuracy over the epoch.
+    #[serde(deserialize_with = "nan_if_null")]
     pub train_accuracy: f64,
     /// Validation loss at the end of the epoch.
     pub valid_loss: f64,
     /// Validation accuracy at the end of the epoch.
+    #[serde(deserialize_with = "nan_if_null")]
     pub valid_accuracy: f64,
     /// The sum of the hidden layers' energies at the end of the epoch.
     pub hidden_energy: f64,
@@ -51,6 +54,11 @@ impl EpochRecord {
         .find(|(_, value)| !value.is_finite())
         .map(|(name, value)| format!("the {name} is {value}"))
     }
+}
+
+/// Reads a number that JSON holds as `null` for `NaN` (how serde_json writes `NaN`).
+fn nan_if_null<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<f64, D::Error> {
+    Ok(Option::<f64>::deserialize(deserializer)?.unwrap_or(f64::NAN))
 }
 
 /// The file of epoch `epoch`'s record in a run folder.

@@ -1,25 +1,15 @@
 //! The training job behind `mhe train`: one configuration, one run folder, burn's Learner with
 //! checkpoints every epoch, a history that survives interruption, and `results.json`.
 
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
 use burn::config::Config;
-use burn::data::dataloader::DataLoaderBuilder;
 use burn::data::dataset::Dataset;
-use burn::grad_clipping::GradientClippingConfig;
-use burn::lr_scheduler::step::StepLrSchedulerConfig;
 use burn::module::Module;
-use burn::optim::decay::WeightDecayConfig;
-use burn::optim::momentum::MomentumConfig;
-use burn::optim::{AdamConfig, ModuleOptimizer, SgdConfig};
 use burn::tensor::Device;
-use burn::train::checkpoint::KeepLastNCheckpoints;
-use burn::train::logger::FileMetricLogger;
-use burn::train::metric::{AccuracyMetric, LossMetric};
-use burn::train::{Interrupter, Learner, SupervisedTraining};
+use burn::train::metric::AccuracyMetric;
 use burn_mhe::{
     Distance, EnergyConfig, LayerReport, MheRegularizer, MheRegularizerConfig, Objective,
     official_family_setup, official_loss_weights,
@@ -28,17 +18,15 @@ use serde::{Deserialize, Serialize};
 
 use crate::atomic::write_atomically;
 use crate::batcher::ImageBatcher;
-use crate::checkpoint::{AtomicFileCheckpointer, checkpoint_complete};
+use crate::checkpoint::checkpoint_complete;
 use crate::classifier::MheClassifier;
 use crate::data::{DataSplits, Imbalance, SplitPlan};
 use crate::dataset::DatasetChoice;
 use crate::error::TrainError;
 use crate::evaluate::{Predictions, TestScores, evaluate};
-use crate::history::{EpochRecord, HistoryLogger, forget_after, read_history, recorded_epochs};
-use crate::loader::EpochOrderLoader;
-use crate::metric::EnergyMetric;
+use crate::fit::{FitConfig, FitData, OptimizerChoice, fit};
+use crate::history::{EpochRecord, read_history, recorded_epochs};
 use crate::model::{ImageClassifier, ImageClassifierConfig};
-use crate::renderer::EpochLineRenderer;
 use crate::seeded::init_seeded;
 
 /// Which regularizer the job trains with.
@@ -118,17 +106,6 @@ impl clap::ValueEnum for MheMode {
     }
 }
 
-/// The optimizer of a job.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
-pub enum OptimizerChoice {
-    /// SGD with momentum and weight decay (the paper's setup).
-    Sgd,
-    /// Adam with weight decay.
-    Adam,
-}
-
 /// Everything that defines a training run; saved as `config.json` in the run folder.
 #[derive(Config, Debug)]
 pub struct TrainJobConfig {
@@ -203,41 +180,20 @@ impl TrainJobConfig {
         for (name, value) in [
             ("lambda-hidden", self.lambda_hidden),
             ("lambda-output", self.lambda_output),
-            ("weight-decay", self.weight_decay),
         ] {
             if !(value.is_finite() && value >= 0.0) {
                 return bad(format!("{name} must be finite and >= 0, got {value}"));
             }
         }
-        if !(self.lr.is_finite() && self.lr > 0.0) {
-            return bad(format!("lr must be positive, got {}", self.lr));
-        }
-        if !(0.0..1.0).contains(&self.momentum) {
-            return bad(format!("momentum must be in [0, 1), got {}", self.momentum));
-        }
-        if !(self.lr_gamma > 0.0 && self.lr_gamma <= 1.0) {
-            return bad(format!("lr-gamma must be in (0, 1], got {}", self.lr_gamma));
-        }
+        self.fit_config().check()?;
         if !(self.valid_fraction > 0.0 && self.valid_fraction < 1.0) {
             return bad(format!(
                 "valid-fraction must be in (0, 1), got {}",
                 self.valid_fraction
             ));
         }
-        for (name, value) in [
-            ("epochs", Some(self.epochs)),
-            ("batch-size", Some(self.batch_size)),
-            ("lr-step-epochs", self.lr_step_epochs),
-            ("train-limit", self.train_limit),
-        ] {
-            if value == Some(0) {
-                return bad(format!("{name} must be at least 1"));
-            }
-        }
-        if let Some(clip) = self.grad_clip
-            && !(clip.is_finite() && clip > 0.0)
-        {
-            return bad(format!("grad-clip must be positive, got {clip}"));
+        if self.train_limit == Some(0) {
+            return bad("train-limit must be at least 1".into());
         }
         if let Some(imbalance) = &self.imbalance {
             imbalance.check().map_err(TrainError::InvalidConfig)?;
@@ -245,6 +201,22 @@ impl TrainJobConfig {
         self.model.check().map_err(TrainError::InvalidConfig)?;
         self.regularizer_config().validate()?;
         Ok(())
+    }
+
+    /// How [`fit`] trains this job's model.
+    pub fn fit_config(&self) -> FitConfig {
+        FitConfig {
+            epochs: self.epochs,
+            batch_size: self.batch_size,
+            optimizer: self.optimizer,
+            lr: self.lr,
+            momentum: self.momentum,
+            weight_decay: self.weight_decay,
+            lr_step_epochs: self.lr_step_epochs,
+            lr_gamma: self.lr_gamma,
+            grad_clip: self.grad_clip,
+            seed: self.seed,
+        }
     }
 
     /// The regularizer's configuration: trained on unless `mhe` is `None`, measured in every
@@ -364,6 +336,11 @@ impl RunFolder {
             .unwrap_or(0)
     }
 
+    /// `fit.json`: how [`fit`] trains in this folder.
+    pub fn fit_config(&self) -> PathBuf {
+        self.root.join("fit.json")
+    }
+
     /// `predictions.json`: each test item's label and predicted class.
     pub fn predictions(&self) -> PathBuf {
         self.root.join("predictions.json")
@@ -422,7 +399,7 @@ pub fn train(
     std::fs::create_dir_all(run.root()).map_err(TrainError::io(run.root()))?;
     let json = serde_json::to_string_pretty(config).expect("configurations serialize");
     write_atomically(&run.config(), &json)?;
-    fit(config, splits, run, 0, device)
+    fit_image_classifier(config, splits, run, device)
 }
 
 /// Continues the run in `run` from its last complete epoch (checkpoint and history both
@@ -442,9 +419,7 @@ pub fn resume(run: &RunFolder, device: &Device) -> Result<TrainedRun, TrainError
     })?;
     config.check()?;
     let splits = load_splits(&config)?;
-    let done = run.last_complete_epoch(config.epochs);
-    forget_after(run.root(), done)?;
-    fit(&config, splits, run, done, device)
+    fit_image_classifier(&config, splits, run, device)
 }
 
 fn load_splits(config: &TrainJobConfig) -> Result<DataSplits, TrainError> {
@@ -468,12 +443,12 @@ fn load_splits(config: &TrainJobConfig) -> Result<DataSplits, TrainError> {
     Ok(splits)
 }
 
-/// Trains epochs `done + 1 ..= epochs` with burn's Learner, then evaluates and writes results.
-fn fit(
+/// Trains the job's image classifier with [`fit`] (resuming after the folder's complete
+/// epochs), then evaluates it and writes `predictions.json` and `results.json`.
+fn fit_image_classifier(
     config: &TrainJobConfig,
     splits: DataSplits,
     run: &RunFolder,
-    done: usize,
     device: &Device,
 ) -> Result<TrainedRun, TrainError> {
     let model = init_seeded(&device.clone().autodiff(), config.seed, |device| {
@@ -485,60 +460,19 @@ fn fit(
         MheMode::None => MheClassifier::measure_only(model, mhe),
         _ => MheClassifier::new(model, mhe),
     };
-    let batcher = ImageBatcher {
-        shape: config.model.image,
+    let data = FitData {
+        train: Arc::new(splits.train.clone()),
+        valid: Arc::new(splits.valid.clone()),
+        batcher: ImageBatcher {
+            shape: config.model.image,
+        },
     };
-    // Epoch k's order depends on the seed and k alone: a resumed run trains on the batches the
-    // uninterrupted run would have.
-    let train_loader = Arc::new(
-        EpochOrderLoader::new(
-            Arc::new(splits.train.clone()),
-            Arc::new(batcher),
-            config.batch_size,
-            config.seed,
-            device.clone(),
-        )
-        .starting_after(done),
-    );
-    let valid_loader = DataLoaderBuilder::new(batcher)
-        .batch_size(config.batch_size)
-        .build(splits.valid.clone());
-
-    let checkpoints = run.checkpoints();
-    let interrupter = Interrupter::new();
-    let mut training = SupervisedTraining::new(run.root(), train_loader, valid_loader)
-        .metrics((AccuracyMetric::new(), LossMetric::new()))
-        .metrics((EnergyMetric::hidden(), EnergyMetric::output()))
-        .with_metric_logger(FileMetricLogger::new(run.root()))
-        .with_metric_logger(HistoryLogger::new(run.root()).stop_on_divergence(interrupter.clone()))
-        .with_custom_checkpointers(
-            AtomicFileCheckpointer::new(&checkpoints, "model"),
-            AtomicFileCheckpointer::new(&checkpoints, "optim"),
-            AtomicFileCheckpointer::new(&checkpoints, "scheduler"),
-        )
-        .with_checkpointing_strategy(KeepLastNCheckpoints::new(2))
-        .num_epochs(config.epochs)
-        .with_interrupter(interrupter.clone());
-    if done > 0 {
-        training = training.checkpoint(done);
-    }
-    if !std::io::stdout().is_terminal() {
-        training = training.renderer(Box::new(EpochLineRenderer::new()));
-    }
-    let iterations = splits.train.len().div_ceil(config.batch_size);
-    let learner = Learner::new(model, optimizer(config), lr_schedule(config, iterations)?);
     let started = Instant::now();
-    let result = training.launch(learner);
-    if let Some(error) = result.error {
-        return Err(TrainError::Stopped(error.to_string()));
-    }
-    if let Some(interruption) = result.interrupted {
-        let reason = interruption.reason.unwrap_or_else(|| "interrupted".into());
-        return Err(TrainError::Stopped(reason));
-    }
+    let model = fit(model, data, &config.fit_config(), run, device, |training| {
+        training.metrics((AccuracyMetric::new(),))
+    })?;
     log_duration(started);
 
-    let model = result.model;
     let history = read_history(run.root(), config.epochs)?;
     let mut scores = evaluate(&model.model, &splits.test, config.batch_size, device);
     let predictions = std::mem::take(&mut scores.predictions);
@@ -558,44 +492,6 @@ fn fit(
 
 fn log_duration(started: Instant) {
     log::info!("training took {:.1} s", started.elapsed().as_secs_f64());
-}
-
-fn optimizer(config: &TrainJobConfig) -> ModuleOptimizer {
-    let clip = config
-        .grad_clip
-        .map(|norm| GradientClippingConfig::Norm(norm as f32));
-    let decay =
-        (config.weight_decay > 0.0).then(|| WeightDecayConfig::new(config.weight_decay as f32));
-    match config.optimizer {
-        OptimizerChoice::Sgd => SgdConfig::new()
-            .with_momentum(
-                (config.momentum > 0.0)
-                    // Undamped heavy-ball momentum, as TensorFlow's and PyTorch's SGD.
-                    .then(|| {
-                        MomentumConfig::new()
-                            .with_momentum(config.momentum)
-                            .with_dampening(0.0)
-                    }),
-            )
-            .with_weight_decay(decay)
-            .with_gradient_clipping(clip)
-            .init(),
-        OptimizerChoice::Adam => AdamConfig::new()
-            .with_weight_decay(decay)
-            .with_grad_clipping(clip)
-            .init(),
-    }
-}
-
-fn lr_schedule(
-    config: &TrainJobConfig,
-    iterations_per_epoch: usize,
-) -> Result<burn::lr_scheduler::module_lr_scheduler::ModuleLrScheduler, TrainError> {
-    let epochs = config.lr_step_epochs.unwrap_or(config.epochs.div_ceil(2));
-    StepLrSchedulerConfig::new(config.lr, epochs * iterations_per_epoch)
-        .with_gamma(config.lr_gamma)
-        .init()
-        .map_err(TrainError::InvalidConfig)
 }
 
 fn results(

@@ -10,8 +10,10 @@
 //! - [`IdxDataset`], [`DataSplits`]: MNIST-format files (raw or gzip) as burn datasets, with a
 //!   validation split, a size limit and class imbalance.
 //! - [`ImageClassifierConfig`]: MLP, paper-style CNN, and a CNN with 2-D features.
-//! - [`train`], [`resume`]: the job behind `mhe train`, writing checkpoints, a per-epoch history
-//!   and `results.json` to a run folder.
+//! - [`fit`]: any model (e.g. a [`WithMhe`]) trained in a run folder by burn's Learner, with
+//!   atomic checkpoints, a per-epoch history, a stop on divergence and a bit-exact resume.
+//! - [`train`], [`resume`]: the job behind `mhe train` (an image classifier through [`fit`]),
+//!   which adds the test evaluation, `predictions.json` and `results.json`.
 //! - [`experiment`]: the paper's experiments as sweeps of runs with summaries and figures.
 
 mod atomic;
@@ -25,6 +27,7 @@ mod download;
 mod error;
 mod evaluate;
 pub mod experiment;
+mod fit;
 mod history;
 mod idx;
 mod job;
@@ -44,11 +47,10 @@ pub use digest::weights_digest;
 pub use download::download_mnist;
 pub use error::TrainError;
 pub use evaluate::{Predictions, TestScores, evaluate};
+pub use fit::{FitConfig, FitData, OptimizerChoice, fit};
 pub use history::{EpochRecord, HistoryLogger, epoch_file};
 pub use idx::{IdxDataset, IdxError, ImageItem};
-pub use job::{
-    MheMode, OptimizerChoice, RunFolder, TrainJobConfig, TrainResults, TrainedRun, resume, train,
-};
+pub use job::{MheMode, RunFolder, TrainJobConfig, TrainResults, TrainedRun, resume, train};
 pub use loader::EpochOrderLoader;
 pub use metric::{EnergyInput, EnergyMetric, EnergyPart, HIDDEN_ENERGY, OUTPUT_ENERGY};
 pub use model::{Architecture, ConvBlock, ImageClassifier, ImageClassifierConfig};
