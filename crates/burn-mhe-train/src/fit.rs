@@ -179,8 +179,10 @@ pub struct FitData<I, Bt> {
 /// both complete, and ends bit for bit where the uninterrupted run would have (same weights,
 /// same history); a finished run is only loaded. A folder of another configuration is refused.
 ///
-/// The `Loss` and both [`EnergyMetric`]s are registered here; `metrics` adds your own (e.g.
-/// `|training| training.metrics((AccuracyMetric::new(),))`). An epoch whose loss or energy is
+/// The `Loss` and both [`EnergyMetric`]s are registered here; `customize` adds the rest to
+/// burn's `SupervisedTraining`: your metrics (e.g.
+/// `|training| training.metrics((AccuracyMetric::new(),))`), a multi-device strategy, a
+/// renderer. An epoch whose loss or energy is
 /// not finite stops training with [`TrainError::Stopped`] and is not recorded.
 ///
 /// # Errors
@@ -192,7 +194,7 @@ pub fn fit<LM, I, B, Bt>(
     config: &FitConfig,
     run: &RunFolder,
     device: &Device,
-    metrics: impl FnOnce(SupervisedTraining<LM>) -> SupervisedTraining<LM>,
+    customize: impl FnOnce(SupervisedTraining<LM>) -> SupervisedTraining<LM>,
 ) -> Result<LM, TrainError>
 where
     LM: LearnerModel + TrainStep<Input = B> + InferenceStep<Input = B>,
@@ -242,7 +244,7 @@ where
     if !std::io::stdout().is_terminal() {
         training = training.renderer(Box::new(EpochLineRenderer::new()));
     }
-    let training = metrics(training);
+    let training = customize(training);
     let iterations = data.train.len().div_ceil(config.batch_size);
     let learner = Learner::new(model, config.optimizer(), config.lr_schedule(iterations)?);
     let result = training.launch(learner);
