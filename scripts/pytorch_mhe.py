@@ -15,6 +15,15 @@ peak resident set belongs to that size:
 
 With `--mhe PATH/TO/mhe`, it then runs `mhe bench --json` on the same size in the same run and
 prints one more line: both times and ours / PyTorch's.
+
+`--training-step` times instead the CNN of `mhe bench --training-step` (nine 3x3 conv layers
+without bias, batch norm, ReLU, 16/32/64 channels on 28/14/7 pixels, 2x2 max pooling between
+stages, global average pooling, a linear classifier; batch 64 of random 28x28 images): the step
+(forward, cross-entropy, backward), the SGD update (momentum 0.9, weight decay 5e-4), and each
+layer alone, forward and backward, summed by kind as `mhe bench --training-step` does. With
+`--mhe`, both in one run, side by side:
+
+    python3 scripts/pytorch_mhe.py --training-step --repeats 9 --mhe target/debug/mhe
 """
 
 import argparse
@@ -24,6 +33,7 @@ import subprocess
 import time
 
 import torch
+from torch import nn
 
 EPS = 1e-4
 D2_FLOOR = 1e-6
@@ -87,14 +97,143 @@ def median_ms(run, repeats):
     return times[len(times) // 2]
 
 
+def cnn():
+    """The CNN of `mhe train --model cnn --depth 3` at width 1."""
+    layers, channels = [], 1
+    for stage, width in enumerate([16, 32, 64]):
+        if stage:
+            layers.append(nn.MaxPool2d(2, 2))
+        for _ in range(3):
+            layers += [nn.Conv2d(channels, width, 3, padding=1, bias=False),
+                       nn.BatchNorm2d(width), nn.ReLU()]
+            channels = width
+    layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(channels, 10)]
+    return nn.Sequential(*layers)
+
+
+KINDS = {nn.Conv2d: "conv", nn.BatchNorm2d: "batch norm", nn.ReLU: "relu",
+         nn.MaxPool2d: "max pool", nn.AdaptiveAvgPool2d: "global pool", nn.Linear: "linear"}
+
+
+class CrossEntropy(nn.Module):
+    """The loss as a layer of its logits."""
+
+    def __init__(self, targets):
+        super().__init__()
+        self.targets = targets
+        self.loss = nn.CrossEntropyLoss()
+
+    def forward(self, logits):
+        return self.loss(logits, self.targets)
+
+
+def time_layer(layer, x, repeats):
+    """Median ms of the forward pass and of the backward pass of `layer` alone on `x`."""
+    def forward():
+        layer(x).sum().item()
+
+    def both():
+        layer(x).sum().backward()
+        layer.zero_grad(set_to_none=True)
+        x.grad = None
+
+    forward_ms = median_ms(forward, repeats)
+    return forward_ms, max(median_ms(both, repeats) - forward_ms, 0.0)
+
+
+def training_step(repeats):
+    torch.manual_seed(0)
+    model = cnn().train()
+    images = torch.rand(64, 1, 28, 28)
+    targets = torch.arange(64) % 10
+    loss_fn = nn.CrossEntropyLoss()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9, weight_decay=5e-4)
+
+    def step():
+        model.zero_grad(set_to_none=True)
+        loss_fn(model(images), targets).backward()
+
+    step_ms = median_ms(step, repeats)
+    step()
+    update_ms = median_ms(optimizer.step, repeats)
+
+    layers = []
+
+    def add(kind, inputs, times):
+        layers.append({"kind": kind, "input": list(inputs.shape) + [1] * (4 - inputs.dim()),
+                       "forward_ms": times[0], "backward_ms": times[1]})
+
+    x = images
+    for layer in model:
+        if isinstance(layer, nn.Flatten):
+            x = layer(x)
+            continue
+        # The images entering the first layer carry no gradient.
+        inputs = x.detach().requires_grad_(x is not images)
+        add(KINDS[type(layer)], inputs, time_layer(layer, inputs, repeats))
+        x = layer(x).detach()
+    logits = x.detach().requires_grad_(True)
+    add("cross-entropy", logits, time_layer(CrossEntropy(targets), logits, repeats))
+    add("optimizer", images, (update_ms, 0.0))
+    return {"threads": torch.get_num_threads(), "torch": torch.__version__,
+            "step_ms": step_ms, "layers": layers}
+
+
+def by_kind(layers):
+    kinds = {}
+    for layer in layers:
+        row = kinds.setdefault(layer["kind"], [0, 0.0, 0.0])
+        row[0] += 1
+        row[1] += layer["forward_ms"]
+        row[2] += layer["backward_ms"]
+    return kinds
+
+
+def compare_steps(theirs, mhe, repeats):
+    command = [mhe, "bench", "--training-step", "--json", "--repeats", str(repeats)]
+    ours = json.loads(subprocess.run(command, check=True, capture_output=True,
+                                     text=True).stdout.splitlines()[-1])
+    print(f"CPU: {ours['cpu']}; PyTorch {theirs['torch']}, {theirs['threads']} threads")
+    step = ours["step"]["step_ms"]
+    print(f"step (forward, cross-entropy, backward): burn-mhe {step:.1f} ms, PyTorch "
+          f"{theirs['step_ms']:.1f} ms, ratio {step / theirs['step_ms']:.2f}")
+    print(f"{'layer kind':>14} {'input':>9} {'ours fwd':>9} {'torch fwd':>9} {'ratio':>6} "
+          f"{'ours bwd':>9} {'torch bwd':>9} {'ratio':>6}")
+
+    def line(kind, shape, our, their):
+        ratio = [a / b if b > 0 else float("nan") for a, b in zip(our, their)]
+        print(f"{kind:>14} {shape:>9} {our[0]:>9.2f} {their[0]:>9.2f} {ratio[0]:>6.2f} "
+              f"{our[1]:>9.2f} {their[1]:>9.2f} {ratio[1]:>6.2f}")
+
+    mine = by_kind(ours["layers"])
+    for kind, row in by_kind(theirs["layers"]).items():
+        line(kind, f"{row[0]} layers", mine[kind][1:], row[1:])
+    convs = zip((l for l in ours["layers"] if l["kind"] == "conv"),
+                (l for l in theirs["layers"] if l["kind"] == "conv"))
+    for our, their in convs:
+        _, channels, side, _ = their["input"]
+        line("conv", f"{channels}x{side}x{side}", (our["forward_ms"], our["backward_ms"]),
+             (their["forward_ms"], their["backward_ms"]))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("size", help="NxD, e.g. 1024x4608")
+    parser.add_argument("size", nargs="?", help="NxD, e.g. 1024x4608")
+    parser.add_argument("--training-step", action="store_true",
+                        help="time the CNN's training step instead of an energy")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--block", type=int, default=4096,
                         help="rows per block of the tiled variant (used when N > 8192)")
     parser.add_argument("--mhe", help="an `mhe` binary to time on the same size afterwards")
     args = parser.parse_args()
+    if args.training_step:
+        theirs = training_step(args.repeats)
+        print(json.dumps(theirs), flush=True)
+        if args.mhe:
+            compare_steps(theirs, args.mhe, args.repeats)
+        return
+    if not args.size:
+        parser.error("give a size NxD or --training-step")
     n, d = (int(x) for x in args.size.split("x"))
     torch.manual_seed(0)
     w = torch.randn(n, d)

@@ -9,7 +9,7 @@ use clap::Args;
 use crate::allocator::{keeps_freed_memory, release_freed_memory};
 use crate::cli_error::CliError;
 use crate::device::DeviceChoice;
-use crate::step_bench::measure_step;
+use crate::step_bench::{measure_breakdown, measure_step};
 
 /// The sizes the issue tracker asked for: common conv layers, wide layers and a large classifier.
 const DEFAULT_SIZES: &str = "64x27,64x576,256x2304,1024x4608,4096x4096,65536x256";
@@ -32,7 +32,8 @@ pub struct BenchArgs {
     /// Print one JSON object per line instead of a table.
     #[arg(long)]
     pub json: bool,
-    /// Instead: the regularizer's share of a training step of a 10-layer CNN (batch 64).
+    /// Instead: the regularizer's share of a training step of a 10-layer CNN (batch 64), and
+    /// the step's time by kind of layer.
     #[arg(long)]
     pub training_step: bool,
 }
@@ -188,21 +189,7 @@ pub fn run(args: &BenchArgs) -> Result<String, CliError> {
         .init()
         .map_err(|error| CliError::Usage(error.to_string()))?;
     if args.training_step {
-        let row = measure_step(&device, 64, args.repeats, |run| median_ms(1, run));
-        return Ok(if args.json {
-            serde_json::to_string(&row).expect("a row serializes")
-        } else {
-            format!(
-                "{}-layer CNN, batch {}: step {:.1} ms without MHE, {:.1} ms with MHE; the \
-                 penalty and its backward alone {:.2} ms, {:.1}% of the regularized step",
-                row.layers,
-                row.batch,
-                row.step_ms,
-                row.step_mhe_ms,
-                row.penalty_ms,
-                100.0 * row.regularizer_share
-            )
-        });
+        return Ok(training_step_report(&device, args.repeats, args.json));
     }
     if !args.json {
         println!(
@@ -234,4 +221,58 @@ pub fn run(args: &BenchArgs) -> Result<String, CliError> {
         println!("{line}");
     }
     Ok(String::new())
+}
+
+/// `--training-step`: the regularizer's share of the CNN's step, then the step's time by kind
+/// of layer and each conv layer's, all on batches of 64.
+fn training_step_report(device: &Device, repeats: usize, json: bool) -> String {
+    let step = measure_step(device, 64, repeats, |run| median_ms(1, run));
+    let layers = measure_breakdown(device, 64, repeats);
+    if json {
+        let report = serde_json::json!({ "cpu": cpu_features(), "step": step, "layers": layers });
+        return report.to_string();
+    }
+    let total: f64 = layers.iter().map(|l| l.forward_ms + l.backward_ms).sum();
+    let mut kinds: Vec<(&str, usize, f64, f64)> = Vec::new();
+    for layer in &layers {
+        match kinds.iter_mut().find(|kind| kind.0 == layer.kind) {
+            Some(kind) => {
+                kind.1 += 1;
+                kind.2 += layer.forward_ms;
+                kind.3 += layer.backward_ms;
+            }
+            None => kinds.push((layer.kind, 1, layer.forward_ms, layer.backward_ms)),
+        }
+    }
+    let row = |name: &str, count: String, forward: f64, backward: f64| {
+        let share = 100.0 * (forward + backward) / total;
+        format!("{name:>14} {count:>14} {forward:>11.2} {backward:>12.2} {share:>6.1}%")
+    };
+    let mut lines = vec![
+        format!("CPU: {}", cpu_features()),
+        format!(
+            "{}-layer CNN, batch {}: step {:.1} ms without MHE, {:.1} ms with MHE; the penalty \
+             and its backward alone {:.2} ms, {:.1}% of the regularized step",
+            step.layers,
+            step.batch,
+            step.step_ms,
+            step.step_mhe_ms,
+            step.penalty_ms,
+            100.0 * step.regularizer_share
+        ),
+        format!(
+            "{:>14} {:>14} {:>11} {:>12} {:>7}",
+            "layer kind", "layers / input", "forward ms", "backward ms", "share"
+        ),
+    ];
+    for (kind, count, forward, backward) in kinds {
+        lines.push(row(kind, count.to_string(), forward, backward));
+    }
+    for conv in layers.iter().filter(|layer| layer.kind == "conv") {
+        let [_, channels, side, _] = conv.input;
+        let input = format!("{channels}x{side}x{side}");
+        lines.push(row("conv", input, conv.forward_ms, conv.backward_ms));
+    }
+    lines.push(format!("{:>14} {:>14} {total:>24.2}", "sum", ""));
+    lines.join("\n")
 }
