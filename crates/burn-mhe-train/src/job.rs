@@ -203,7 +203,8 @@ impl TrainJobConfig {
         Ok(())
     }
 
-    /// How [`fit`] trains this job's model.
+    /// How [`fit`] trains this job's model. (The job keeps these fields flat, as its
+    /// `config.json` files have always held them.)
     pub fn fit_config(&self) -> FitConfig {
         FitConfig {
             epochs: self.epochs,
