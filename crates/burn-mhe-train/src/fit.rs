@@ -27,10 +27,10 @@ use crate::atomic::write_atomically;
 use crate::checkpoint::AtomicFileCheckpointer;
 use crate::error::TrainError;
 use crate::history::{HistoryLogger, forget_after};
-use crate::job::{RunFolder, read_json};
 use crate::loader::EpochOrderLoader;
 use crate::metric::{EnergyInput, EnergyMetric};
 use crate::renderer::EpochLineRenderer;
+use crate::run_folder::{RunFolder, read_json};
 
 /// The optimizer of a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

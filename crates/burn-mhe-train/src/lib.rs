@@ -16,6 +16,7 @@
 //!   which adds the test evaluation, `predictions.json` and `results.json`.
 //! - [`experiment`]: the paper's experiments as sweeps of runs with summaries and figures.
 
+mod angles;
 mod atomic;
 mod batcher;
 mod checkpoint;
@@ -35,6 +36,7 @@ mod loader;
 mod metric;
 mod model;
 mod renderer;
+mod run_folder;
 mod seeded;
 mod supervised;
 
@@ -50,10 +52,11 @@ pub use evaluate::{Predictions, TestScores, evaluate};
 pub use fit::{FitConfig, FitData, OptimizerChoice, fit};
 pub use history::{EpochRecord, HistoryLogger, epoch_file};
 pub use idx::{IdxDataset, IdxError, ImageItem};
-pub use job::{MheMode, RunFolder, TrainJobConfig, TrainResults, TrainedRun, resume, train};
+pub use job::{MheMode, TrainJobConfig, TrainedRun, resume, train};
 pub use loader::EpochOrderLoader;
 pub use metric::{EnergyInput, EnergyMetric, EnergyPart, HIDDEN_ENERGY, OUTPUT_ENERGY};
 pub use model::{Architecture, ConvBlock, ImageClassifier, ImageClassifierConfig};
 pub use renderer::EpochLineRenderer;
+pub use run_folder::{RunFolder, TrainResults};
 pub use seeded::init_seeded;
 pub use supervised::{SupervisedModel, WithMhe, WithMheOutput};

@@ -1,13 +1,110 @@
 //! The hyperspherical energy of a layer and its closed-form gradient.
 
+use burn::config::Config;
 use burn::tensor::{Bool, Tensor};
 
-use crate::config::{EnergyConfig, PairReduction};
-use crate::error::Result;
+use crate::config::{Convention, Distance, PairReduction, non_negative};
+use crate::error::MheError;
 use crate::kernel::PairKernel;
-use crate::projection::RandomProjection;
+use crate::projection::{ProjectionConfig, RandomProjection};
 use crate::unit::{normalize, through_normalization, with_gradient};
 use crate::validate::check_neurons;
+
+/// The default [`EnergyConfig::memory_budget_mib`].
+pub const DEFAULT_MEMORY_BUDGET_MIB: f64 = 256.0;
+
+/// One hyperspherical energy: distance, power, half-space, numerical epsilons, conventions.
+///
+/// The defaults are the official ones: Euclidean distance, `s = 2`, full space, `eps = 1e-4`,
+/// `angle_eps = 1e-4`, the official log convention and the mean over pairs.
+///
+/// ```
+/// use burn_mhe::{Distance, EnergyConfig};
+///
+/// let config = EnergyConfig::new().with_distance(Distance::Angular).with_s(1.0);
+/// assert!(config.validate().is_ok());
+/// assert!(EnergyConfig::new().with_s(-1.0).validate().is_err());
+/// ```
+#[derive(Config, Debug, PartialEq)]
+pub struct EnergyConfig {
+    /// Euclidean (chord) or angular distance.
+    #[config(default = "Distance::Euclidean")]
+    pub distance: Distance,
+    /// Power `s >= 0` of the Riesz kernel `f = d^-s`; `0` selects the log energy.
+    #[config(default = 2.0)]
+    pub s: f64,
+    /// Half-space MHE: the energy of the `2N` points `[W; -W]`.
+    #[config(default = false)]
+    pub half_space: bool,
+    /// Added to `||w||^2` inside the normalizing square root: `u = w / sqrt(||w||^2 + eps)`.
+    #[config(default = 1e-4)]
+    pub eps: f64,
+    /// Added to `theta / pi` in the angular energy.
+    #[config(default = 1e-4)]
+    pub angle_eps: f64,
+    /// Constant factor of the Euclidean log energy.
+    #[config(default = "Convention::Official")]
+    pub convention: Convention,
+    /// Mean or sum over pairs.
+    #[config(default = "PairReduction::MeanOverPairs")]
+    pub reduction: PairReduction,
+    /// Memory for the `N x N` intermediates, in MiB. Layers whose pairwise matrices do not fit
+    /// are processed in blocks of rows of the upper triangle, with the same result.
+    #[config(default = "DEFAULT_MEMORY_BUDGET_MIB")]
+    pub memory_budget_mib: f64,
+    /// Compressive MHE: the mean energy of random projections of the neurons, new at every
+    /// call (`None`: the neurons themselves).
+    #[config(default = "None")]
+    pub projection: Option<ProjectionConfig>,
+}
+
+impl EnergyConfig {
+    /// Checks every field's range.
+    ///
+    /// # Errors
+    ///
+    /// As [`init`](Self::init).
+    pub fn validate(&self) -> crate::Result<()> {
+        non_negative("s", self.s)?;
+        non_negative("eps", self.eps)?;
+        non_negative("angle_eps", self.angle_eps)?;
+        if let Some(projection) = &self.projection {
+            if projection.dims == 0 || projection.count == 0 {
+                return Err(MheError::InvalidConfig {
+                    field: "projection",
+                    reason: format!("needs dims and count of at least 1, got {projection:?}"),
+                });
+            }
+            non_negative("projection.inner_lr", projection.inner_lr)?;
+        }
+        if self.memory_budget_mib.is_finite() && self.memory_budget_mib > 0.0 {
+            Ok(())
+        } else {
+            Err(MheError::InvalidConfig {
+                field: "memory_budget_mib",
+                reason: format!(
+                    "must be a finite number > 0, got {}",
+                    self.memory_budget_mib
+                ),
+            })
+        }
+    }
+
+    /// Checks the configuration and builds the energy.
+    ///
+    /// # Errors
+    ///
+    /// [`MheError::InvalidConfig`] for a negative or
+    /// non-finite `s`, `eps`, `angle_eps` or memory budget, or an empty projection.
+    pub fn init(&self) -> crate::Result<HypersphericalEnergy> {
+        self.validate()?;
+        Ok(HypersphericalEnergy {
+            config: self.clone(),
+            kernel: PairKernel::new(self.distance, self.convention, self.s, self.angle_eps),
+            projection: self.projection.clone().map(RandomProjection::new),
+        })
+    }
+}
 
 /// The Minimum Hyperspherical Energy of a set of neurons (the rows of a matrix).
 ///
@@ -55,23 +152,6 @@ pub struct HypersphericalEnergy {
     projection: Option<RandomProjection>,
 }
 
-impl EnergyConfig {
-    /// Checks the configuration and builds the energy.
-    ///
-    /// # Errors
-    ///
-    /// [`MheError::InvalidConfig`](crate::MheError::InvalidConfig) for a negative or
-    /// non-finite `s`, `eps`, `angle_eps` or memory budget, or an empty projection.
-    pub fn init(&self) -> Result<HypersphericalEnergy> {
-        self.validate()?;
-        Ok(HypersphericalEnergy {
-            config: self.clone(),
-            kernel: PairKernel::new(self),
-            projection: self.projection.clone().map(RandomProjection::new),
-        })
-    }
-}
-
 impl HypersphericalEnergy {
     /// The configuration this energy was built from.
     pub fn config(&self) -> &EnergyConfig {
@@ -115,7 +195,7 @@ impl HypersphericalEnergy {
     ///
     /// `EmptyLayer`, `NonFinite`, `ZeroNeuron` or `DuplicateNeurons`
     /// ([`MheError`](crate::MheError)) for a layer the energy gives no meaning to.
-    pub fn try_forward(&self, neurons: Tensor<2>) -> Result<Tensor<1>> {
+    pub fn try_forward(&self, neurons: Tensor<2>) -> crate::Result<Tensor<1>> {
         check_neurons(&neurons)?;
         Ok(self.forward(neurons))
     }
@@ -348,4 +428,50 @@ struct BlockTerms {
     coupling: Tensor<3>,
     /// The cosines between the two blocks' rows.
     cosines: Tensor<3>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_defaults_are_the_official_ones() {
+        let config = EnergyConfig::new();
+        assert_eq!(config.distance, Distance::Euclidean);
+        assert_eq!(config.s, 2.0);
+        assert!(!config.half_space);
+        assert_eq!(config.eps, 1e-4);
+        assert_eq!(config.angle_eps, 1e-4);
+        assert_eq!(config.convention, Convention::Official);
+        assert_eq!(config.reduction, PairReduction::MeanOverPairs);
+    }
+
+    #[test]
+    fn rejects_out_of_range_fields() {
+        for (config, field) in [
+            (EnergyConfig::new().with_s(-0.5), "s"),
+            (EnergyConfig::new().with_s(f64::NAN), "s"),
+            (EnergyConfig::new().with_eps(-1e-4), "eps"),
+            (
+                EnergyConfig::new().with_angle_eps(f64::INFINITY),
+                "angle_eps",
+            ),
+        ] {
+            match config.validate() {
+                Err(MheError::InvalidConfig { field: got, .. }) => assert_eq!(got, field),
+                other => panic!("expected an error on {field}, got {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn round_trips_through_json() {
+        let config = EnergyConfig::new()
+            .with_distance(Distance::Angular)
+            .with_half_space(true)
+            .with_s(0.5);
+        let json = serde_json::to_string(&config).unwrap();
+        let back: EnergyConfig = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, config);
+    }
 }

@@ -7,7 +7,7 @@ use core::f64::consts::PI;
 
 use burn::tensor::{DType, Tensor};
 
-use crate::config::{Convention, Distance, EnergyConfig};
+use crate::config::{Convention, Distance};
 
 /// Smallest squared chord distance fed to `d^-s` or `log`: near-duplicates whose `2 - 2c`
 /// rounds to zero or below give a large but finite energy instead of `inf` or NaN.
@@ -29,17 +29,17 @@ pub struct PairKernel {
 }
 
 impl PairKernel {
-    /// The kernel described by an energy configuration.
-    pub fn new(config: &EnergyConfig) -> Self {
-        let log_factor = match (config.distance, config.convention) {
+    /// The kernel of power `s` in `distance`; `angle_eps` is added to the angular distance.
+    pub fn new(distance: Distance, convention: Convention, s: f64, angle_eps: f64) -> Self {
+        let log_factor = match (distance, convention) {
             (Distance::Euclidean, Convention::Paper) => 0.5,
             _ => 1.0,
         };
         Self {
-            distance: config.distance,
-            s: config.s,
+            distance,
+            s,
             log_factor,
-            angle_eps: config.angle_eps,
+            angle_eps,
         }
     }
 

@@ -54,8 +54,8 @@ mod unit;
 mod validate;
 
 pub use angles::AngleStats;
-pub use config::{Convention, DEFAULT_MEMORY_BUDGET_MIB, Distance, EnergyConfig, PairReduction};
-pub use energy::HypersphericalEnergy;
+pub use config::{Convention, Distance, PairReduction};
+pub use energy::{DEFAULT_MEMORY_BUDGET_MIB, EnergyConfig, HypersphericalEnergy};
 pub use error::{MheError, Result};
 pub use neurons::{NeuronLayout, Neurons};
 pub use objective::{LayerObjective, MGD_JITTER, MHC_GAMMA, Objective, ObjectiveGradients};

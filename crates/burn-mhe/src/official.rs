@@ -2,7 +2,8 @@
 //! uniformity family's objectives: the one table that the regularizer's defaults, the
 //! experiments, the CLI and the tests read.
 
-use crate::config::{Distance, EnergyConfig};
+use crate::config::Distance;
+use crate::energy::EnergyConfig;
 use crate::objective::Objective;
 
 /// One energy of the released code.

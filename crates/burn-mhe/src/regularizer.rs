@@ -5,7 +5,8 @@ use burn::module::{Module, Param};
 use burn::tensor::{Device, Int, Tensor, TensorData};
 
 use crate::angles::AngleStats;
-use crate::config::{EnergyConfig, non_negative};
+use crate::config::non_negative;
+use crate::energy::EnergyConfig;
 use crate::error::MheError;
 use crate::objective::{LayerObjective, Objective};
 use crate::official::official_loss_weights;

@@ -9,7 +9,8 @@ use burn::config::Config;
 use burn::tensor::{DType, Device, Tensor, TensorData};
 
 use crate::angles::AngleStats;
-use crate::config::{Convention, Distance, EnergyConfig, PairReduction, non_negative};
+use crate::config::{Convention, Distance, PairReduction, non_negative};
+use crate::energy::EnergyConfig;
 use crate::energy::HypersphericalEnergy;
 use crate::error::MheError;
 use crate::random::gaussian_values;

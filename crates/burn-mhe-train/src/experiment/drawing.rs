@@ -11,7 +11,8 @@ use super::figures::{
 use super::plan::{ExperimentConfig, ExperimentName};
 use super::summary::{SettingSummary, Stat};
 use crate::error::TrainError;
-use crate::job::{MheMode, TrainResults};
+use crate::job::MheMode;
+use crate::run_folder::TrainResults;
 
 /// Mean and spread over seeds of one per-epoch quantity.
 fn curve(

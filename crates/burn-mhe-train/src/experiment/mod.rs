@@ -8,7 +8,6 @@
 //! also on another machine. Then `OUT/summary.json`, `OUT/summary.md` and the figures (PNG and
 //! SVG) are written.
 
-mod angles;
 mod drawing;
 mod figures;
 mod page;
@@ -23,7 +22,7 @@ use burn::tensor::Device;
 use burn_mhe::LayerRole;
 use serde::{Deserialize, Serialize};
 
-pub use angles::{nearest_angles, pairwise_angles};
+pub use crate::angles::{nearest_angles, pairwise_angles};
 pub use figures::{
     FeatureFigure, FeaturePanel, Figure, HistogramFigure, HistogramPanel, LineFigure, LinePanel,
     Series, angle_histogram, save,
@@ -33,15 +32,16 @@ pub use paired::{McNemar, PairedComparison, TTest, wilcoxon_signed_rank};
 pub use plan::{ExperimentConfig, ExperimentName, Setting, slug};
 pub use summary::{ExperimentSummary, SettingSummary, Stat};
 
-use angles::host_values;
 use drawing::draw_figures;
 
+use crate::angles::host_values;
 use crate::atomic::write_atomically;
 use crate::batcher::ImageBatcher;
 use crate::data::Subset;
 use crate::error::TrainError;
 use crate::evaluate::Predictions;
-use crate::job::{MheMode, RunFolder, TrainJobConfig, TrainResults, TrainedRun, read_json};
+use crate::job::{MheMode, TrainJobConfig, TrainedRun};
+use crate::run_folder::{RunFolder, TrainResults, read_json};
 
 /// The headline configurations drawn in the curves and angle figures.
 fn headline(setting: &Setting, name: ExperimentName) -> bool {

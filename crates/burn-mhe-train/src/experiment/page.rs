@@ -19,7 +19,7 @@ use std::fmt::Write;
 use std::path::Path;
 
 use crate::error::TrainError;
-use crate::job::{RunFolder, TrainResults};
+use crate::run_folder::{RunFolder, TrainResults};
 
 /// The kinds of generated section.
 const KINDS: [&str; 2] = ["summary", "history"];

@@ -14,7 +14,7 @@ mod rmhp;
 use burn::config::Config;
 use burn::tensor::Tensor;
 
-use crate::config::EnergyConfig;
+use crate::energy::EnergyConfig;
 use crate::energy::HypersphericalEnergy;
 use crate::error::MheError;
 use crate::unit::{normalize, through_normalization, with_gradient};
