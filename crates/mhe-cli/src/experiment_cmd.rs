@@ -52,6 +52,9 @@ pub struct ExperimentArgs {
     /// `width`: the width multipliers, e.g. `0.25,0.5,1` (default: 0.25,0.5,1,2).
     #[arg(long, value_delimiter = ',')]
     pub widths: Vec<f64>,
+    /// `depth`: the conv layers per stage, e.g. `1` (default: 1,2,3).
+    #[arg(long, value_delimiter = ',')]
+    pub depths: Vec<usize>,
     /// Backend to train on.
     #[arg(long, value_enum, default_value_t = DeviceChoice::Cpu)]
     pub device: DeviceChoice,
@@ -92,7 +95,8 @@ pub fn run(args: &ExperimentArgs) -> Result<String, CliError> {
         .with_batch_size(args.batch_size)
         .with_lr_step_epochs(args.lr_step_epochs)
         .with_powers(args.powers())
-        .with_widths(args.widths.clone());
+        .with_widths(args.widths.clone())
+        .with_depths(args.depths.clone());
     let summary = run_experiment(&config, &args.out, &device)?;
     Ok(format!(
         "{}\nwritten to {}",

@@ -62,6 +62,9 @@ pub struct ExperimentConfig {
     /// `width`: the width multipliers; empty: 1/4, 1/2, 1, 2.
     #[config(default = "Vec::new()")]
     pub widths: Vec<f64>,
+    /// `depth`: the conv layers per stage; empty: 1, 2, 3.
+    #[config(default = "Vec::new()")]
+    pub depths: Vec<usize>,
 }
 
 /// One configuration of a sweep, run once per seed.
@@ -90,7 +93,7 @@ impl ExperimentConfig {
             .with_lr_step_epochs(self.lr_step_epochs)
     }
 
-    /// An error naming an unknown power tag or a bad width.
+    /// An error naming an unknown power tag, a bad width or a depth of 0.
     pub fn check(&self) -> Result<(), String> {
         let known: Vec<&str> = OFFICIAL_VARIANTS
             .iter()
@@ -106,6 +109,9 @@ impl ExperimentConfig {
         }
         if let Some(width) = self.widths.iter().find(|w| !(w.is_finite() && **w > 0.0)) {
             return Err(format!("width multipliers must be positive, got {width}"));
+        }
+        if self.depths.contains(&0) {
+            return Err("depths must be at least 1 conv layer per stage, got 0".into());
         }
         Ok(())
     }
@@ -191,9 +197,13 @@ impl ExperimentConfig {
                 };
                 self.sweep("width", &widths, |model, w| model.width = w)
             }
-            ExperimentName::Depth => self.sweep("depth", &[1.0, 2.0, 3.0], |model, d| {
-                model.depth = d as usize
-            }),
+            ExperimentName::Depth => {
+                let depths: Vec<f64> = match self.depths.is_empty() {
+                    true => vec![1.0, 2.0, 3.0],
+                    false => self.depths.iter().map(|&d| d as f64).collect(),
+                };
+                self.sweep("depth", &depths, |model, d| model.depth = d as usize)
+            }
             ExperimentName::Imbalance => {
                 let imbalanced = |architecture| {
                     self.job(architecture).with_imbalance(Some(Imbalance {
@@ -290,7 +300,7 @@ mod tests {
     }
 
     #[test]
-    fn powers_and_widths_pick_a_subset() {
+    fn powers_widths_and_depths_pick_a_subset() {
         let chosen = config(ExperimentName::Variants)
             .with_powers(vec!["s=0".into(), "s=2".into(), "a2".into()])
             .settings();
@@ -311,6 +321,15 @@ mod tests {
             .with_widths(vec![0.25, 1.0])
             .settings();
         assert_eq!(widths.len(), 6);
+        let depths = config(ExperimentName::Depth)
+            .with_depths(vec![1])
+            .settings();
+        let labels: Vec<&str> = depths.iter().map(|s| s.label.as_str()).collect();
+        assert_eq!(
+            labels,
+            ["baseline depth 1", "mhe depth 1", "half-mhe depth 1"]
+        );
+        assert!(depths.iter().all(|s| s.job.model.depth == 1));
     }
 
     #[test]
@@ -347,6 +366,12 @@ mod tests {
         assert!(
             config(ExperimentName::Width)
                 .with_widths(vec![0.0])
+                .check()
+                .is_err()
+        );
+        assert!(
+            config(ExperimentName::Depth)
+                .with_depths(vec![1, 0])
                 .check()
                 .is_err()
         );
