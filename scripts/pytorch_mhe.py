@@ -24,6 +24,9 @@ layer alone, forward and backward, summed by kind as `mhe bench --training-step`
 `--mhe`, both in one run, side by side:
 
     python3 scripts/pytorch_mhe.py --training-step --repeats 9 --mhe target/debug/mhe
+
+`--mhe-device libtorch` runs the `mhe` side on burn's LibTorch backend (an `mhe` built with
+`RUSTFLAGS="--cfg burn_mhe_libtorch"`, see docs/benchmarks.md).
 """
 
 import argparse
@@ -189,13 +192,14 @@ def by_kind(layers):
     return kinds
 
 
-def compare_steps(theirs, mhe, repeats):
-    command = [mhe, "bench", "--training-step", "--json", "--repeats", str(repeats)]
+def compare_steps(theirs, mhe, device, repeats):
+    command = [mhe, "bench", "--training-step", "--json", "--repeats", str(repeats),
+               "--device", device]
     ours = json.loads(subprocess.run(command, check=True, capture_output=True,
                                      text=True).stdout.splitlines()[-1])
     print(f"CPU: {ours['cpu']}; PyTorch {theirs['torch']}, {theirs['threads']} threads")
     step = ours["step"]["step_ms"]
-    print(f"step (forward, cross-entropy, backward): burn-mhe {step:.1f} ms, PyTorch "
+    print(f"step (forward, cross-entropy, backward): burn-mhe ({device}) {step:.1f} ms, PyTorch "
           f"{theirs['step_ms']:.1f} ms, ratio {step / theirs['step_ms']:.2f}")
     print(f"{'layer kind':>14} {'input':>9} {'ours fwd':>9} {'torch fwd':>9} {'ratio':>6} "
           f"{'ours bwd':>9} {'torch bwd':>9} {'ratio':>6}")
@@ -225,12 +229,14 @@ def main():
     parser.add_argument("--block", type=int, default=4096,
                         help="rows per block of the tiled variant (used when N > 8192)")
     parser.add_argument("--mhe", help="an `mhe` binary to time on the same size afterwards")
+    parser.add_argument("--mhe-device", default="cpu",
+                        help="the `--device` of the `mhe` run (cpu, libtorch, ...)")
     args = parser.parse_args()
     if args.training_step:
         theirs = training_step(args.repeats)
         print(json.dumps(theirs), flush=True)
         if args.mhe:
-            compare_steps(theirs, args.mhe, args.repeats)
+            compare_steps(theirs, args.mhe, args.mhe_device, args.repeats)
         return
     if not args.size:
         parser.error("give a size NxD or --training-step")
@@ -263,7 +269,7 @@ def main():
     print(json.dumps(theirs), flush=True)
     if args.mhe:
         command = [args.mhe, "bench", "--json", "--sizes", args.size,
-                   "--repeats", str(args.repeats)]
+                   "--repeats", str(args.repeats), "--device", args.mhe_device]
         ours = json.loads(subprocess.run(command, check=True, capture_output=True,
                                          text=True).stdout.splitlines()[-1])
         print(json.dumps({

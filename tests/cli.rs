@@ -176,6 +176,17 @@ fn bad_input_exits_with_code_two_and_a_message() {
     }
 }
 
+/// The LibTorch backend is not a cargo feature (see docs/benchmarks.md): builds without its cfg
+/// name the flag that brings it.
+#[cfg(not(burn_mhe_libtorch))]
+#[test]
+fn libtorch_device_names_the_build_flag_it_needs() {
+    let output = mhe(&["bench", "--sizes", "8x4", "--device", "libtorch"]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("--cfg burn_mhe_libtorch"), "{stderr}");
+}
+
 #[test]
 fn bench_reports_the_cpu_it_ran_on() {
     let json: serde_json::Value = serde_json::from_str(

@@ -78,6 +78,15 @@ fn ndarray_agrees_with_flex() {
     assert_devices_agree(&every_objective(), Device::ndarray, "ndarray");
 }
 
+/// burn's LibTorch backend, in builds made with `RUSTFLAGS="--cfg burn_mhe_libtorch"` (see
+/// docs/benchmarks.md): every objective, with burn's autodiff over LibTorch's kernels.
+#[cfg(burn_mhe_libtorch)]
+#[test]
+fn libtorch_agrees_with_flex() {
+    #[allow(deprecated)] // burn 0.22 deprecates burn-tch; builds with the cfg still get it.
+    assert_devices_agree(&every_objective(), Device::libtorch, "libtorch");
+}
+
 #[cfg(feature = "wgpu")]
 #[test]
 fn wgpu_agrees_with_flex() {

@@ -13,6 +13,10 @@ pub enum DeviceChoice {
     Ndarray,
     /// The first GPU found by `wgpu` (Vulkan, Metal, DX12), or a software Vulkan driver.
     Wgpu,
+    /// burn's LibTorch backend on the CPU (PyTorch's kernels), in builds made with
+    /// `RUSTFLAGS="--cfg burn_mhe_libtorch"` (libtorch is then downloaded or linked by
+    /// `torch-sys`; see docs/benchmarks.md).
+    Libtorch,
 }
 
 impl DeviceChoice {
@@ -33,6 +37,16 @@ impl DeviceChoice {
             DeviceChoice::Wgpu => Ok(Device::wgpu(burn::tensor::DeviceKind::DefaultDevice)),
             #[cfg(not(feature = "wgpu"))]
             DeviceChoice::Wgpu => not_compiled(self, "wgpu"),
+            // burn 0.22 deprecates its LibTorch backend; it stays selectable here.
+            #[cfg(burn_mhe_libtorch)]
+            #[allow(deprecated)]
+            DeviceChoice::Libtorch => Ok(Device::libtorch()),
+            #[cfg(not(burn_mhe_libtorch))]
+            DeviceChoice::Libtorch => Err(
+                "--device libtorch needs mhe built with RUSTFLAGS=\"--cfg burn_mhe_libtorch\" \
+                 (and libtorch; see docs/benchmarks.md)"
+                    .to_owned(),
+            ),
         }
     }
 }
