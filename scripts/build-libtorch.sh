@@ -4,6 +4,10 @@
 # cargo feature, so that `--all-features` (every other build, and CI) needs no libtorch.
 #
 #   bash scripts/build-libtorch.sh [cargo build options...]     # e.g. --release
+#   bash scripts/build-libtorch.sh test                           # the LibTorch tests
+#
+# `test` runs the tests that take LibTorch in this build: every objective against `flex`
+# (tests/cross_device.rs) and the bit-for-bit resume (tests/train_job.rs).
 #
 # The binary lands in $CARGO_TARGET_DIR (default target-libtorch/), a folder of its own: the
 # cfg changes every crate's flags, so it shares nothing with the usual build.
@@ -53,5 +57,12 @@ lock_copy=$(mktemp)
 cp Cargo.lock "$lock_copy"
 trap 'cp "$lock_copy" Cargo.lock; rm -f "$lock_copy"' EXIT
 # flex stays in (the CPU the comparisons run against); wgpu and ndarray stay out.
-cargo build --bin mhe --no-default-features --features flex,avx512 "${patches[@]}" "$@"
+features=(--no-default-features --features flex,avx512)
+if [[ "${1:-}" == test ]]; then
+  shift
+  cargo test --workspace "${features[@]}" "${patches[@]}" --test cross_device \
+    --test train_job "$@"
+  exit
+fi
+cargo build --bin mhe "${features[@]}" "${patches[@]}" "$@"
 echo "built $CARGO_TARGET_DIR/$([[ " $* " == *" --release "* ]] && echo release || echo debug)/mhe"

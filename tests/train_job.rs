@@ -150,6 +150,10 @@ fn cpu_devices() -> Vec<Device> {
     #[cfg(feature = "ndarray")]
     #[allow(deprecated)] // burn deprecates ndarray, but it is still one of our CPU backends
     devices.push(Device::ndarray());
+    // burn's LibTorch backend, in builds with `--cfg burn_mhe_libtorch` (docs/benchmarks.md).
+    #[cfg(burn_mhe_libtorch)]
+    #[allow(deprecated)] // burn 0.22 deprecates burn-tch
+    devices.push(Device::libtorch());
     devices
 }
 
