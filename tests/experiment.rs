@@ -215,3 +215,36 @@ fn the_results_page_matches_the_committed_runs() {
         "docs/results.md differs from the committed runs: run `mhe results-page`"
     );
 }
+
+#[test]
+fn a_replication_runs_the_seeds_from_its_first_seed() {
+    let dir = out("first-seed");
+    let config = tiny(ExperimentName::Depth)
+        .with_depths(vec![1])
+        .with_seeds(2)
+        .with_first_seed(3);
+    let summary = run_experiment(&config, &dir, &Device::flex()).unwrap();
+    let mut runs: Vec<String> = std::fs::read_dir(dir.join("runs"))
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().into_string().unwrap())
+        .collect();
+    runs.sort();
+    let labels = ["baseline_depth_1", "half-mhe_depth_1", "mhe_depth_1"];
+    let expected: Vec<String> = labels
+        .iter()
+        .flat_map(|label| [3, 4].map(|seed| format!("{label}-seed{seed}")))
+        .collect();
+    assert_eq!(runs, expected);
+    for run in &runs {
+        let config: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(dir.join("runs").join(run).join("config.json")).unwrap(),
+        )
+        .unwrap();
+        let seed = run.rsplit("seed").next().unwrap().parse::<u64>().unwrap();
+        assert_eq!(config["seed"].as_u64(), Some(seed), "{run}");
+    }
+    let paired = summary.settings[1].vs_baseline.as_ref().unwrap();
+    assert_eq!(paired.differences.len(), 2);
+    let markdown = std::fs::read_to_string(dir.join("summary.md")).unwrap();
+    assert!(markdown.contains("2 seed(s) (3-4)"), "{markdown}");
+}

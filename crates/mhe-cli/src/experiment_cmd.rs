@@ -23,9 +23,12 @@ pub struct ExperimentArgs {
     /// Folder of the dataset's IDX files.
     #[arg(long)]
     pub data_dir: Option<String>,
-    /// Runs per configuration (seeds 0, 1, ...).
+    /// Runs per configuration (seeds 0, 1, ..., or from --first-seed).
     #[arg(long, default_value_t = 3)]
     pub seeds: usize,
+    /// The first seed (a replication on seeds not run before).
+    #[arg(long, default_value_t = 0)]
+    pub first_seed: usize,
     /// Epochs per run.
     #[arg(long, default_value_t = 3)]
     pub epochs: usize,
@@ -89,6 +92,7 @@ pub fn run(args: &ExperimentArgs) -> Result<String, CliError> {
     let config = ExperimentConfig::new(args.name, args.dataset)
         .with_data_dir(args.data_dir.clone())
         .with_seeds(args.seeds)
+        .with_first_seed(args.first_seed)
         .with_epochs(args.epochs)
         .with_train_limit(args.train_limit)
         .with_valid_fraction(args.valid_fraction)

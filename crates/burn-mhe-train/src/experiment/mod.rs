@@ -96,15 +96,15 @@ pub fn run_experiment(
     let mut finished: Vec<Vec<FinishedRun>> = Vec::new();
     for (index, setting) in settings.iter().enumerate() {
         let mut runs = Vec::new();
-        for seed in 0..config.seeds {
+        for (done_here, seed) in (config.first_seed..config.first_seed + config.seeds).enumerate() {
             let job = setting.job.clone().with_seed(seed as u64);
             let run = RunFolder::new(
                 out.join("runs")
                     .join(format!("{}-seed{seed}", slug(&setting.label))),
             );
-            let wants_sample = seed == 0 && headline(setting, config.name);
+            let wants_sample = done_here == 0 && headline(setting, config.name);
             let outcome = run_or_reuse(&job, &run, &setting.label, wants_sample, device)?;
-            let done = index * config.seeds + seed + 1;
+            let done = index * config.seeds + done_here + 1;
             println!(
                 "[{done}/{total}] {} seed {seed}: test accuracy {:.4}, {:.1} s",
                 setting.label, outcome.results.test_accuracy, outcome.results.wall_seconds

@@ -36,9 +36,12 @@ pub struct ExperimentConfig {
     /// Their folder (default: the dataset's own place).
     #[config(default = "None")]
     pub data_dir: Option<String>,
-    /// Runs per configuration, seeds `0..seeds`.
+    /// Runs per configuration, seeds `first_seed..first_seed + seeds`.
     #[config(default = 3)]
     pub seeds: usize,
+    /// The first seed: a replication on fresh seeds starts past the ones already run.
+    #[config(default = 0)]
+    pub first_seed: usize,
     /// Epochs per run.
     #[config(default = 3)]
     pub epochs: usize,

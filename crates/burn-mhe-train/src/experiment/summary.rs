@@ -155,13 +155,22 @@ pub struct ExperimentSummary {
     pub wall_seconds: f64,
 }
 
+/// `5 seed(s)`, or `5 seed(s) (5-9)` for seeds that do not start at 0.
+fn seed_range(seeds: usize, first_seed: usize) -> String {
+    if first_seed == 0 {
+        format!("{seeds} seed(s)")
+    } else {
+        format!("{seeds} seed(s) ({first_seed}-{})", first_seed + seeds - 1)
+    }
+}
+
 impl ExperimentSummary {
     /// The summary as a Markdown page.
     pub fn markdown(&self) -> String {
         let c = &self.config;
         let mut text = format!(
             "# Experiment `{}`\n\n{:?} ({} train / {} valid / {} test items), {} epochs of batch {} \
-             (learning rate / 10 every {} epochs), {} seed(s), device {}, {:.0} s of training in \
+             (learning rate / 10 every {} epochs), {}, device {}, {:.0} s of training in \
              all.\n\n",
             serde_json::to_value(c.name)
                 .expect("names serialize")
@@ -174,7 +183,7 @@ impl ExperimentSummary {
             c.epochs,
             c.batch_size,
             c.lr_step_epochs.unwrap_or(c.epochs.div_ceil(2)),
-            c.seeds,
+            seed_range(c.seeds, c.first_seed),
             self.device,
             self.wall_seconds
         );
