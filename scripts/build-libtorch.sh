@@ -33,20 +33,25 @@ if [[ "${MHE_PATCH_TORCH_SYS:-0}" == 1 ]]; then
   if ! ls -d "$sources"/*/torch-sys-0.22.0 >/dev/null 2>&1; then cargo fetch; fi
   registry=$(dirname "$(ls -d "$sources"/*/torch-sys-0.22.0 | head -1)")
   patched="$CARGO_TARGET_DIR/patched"
-  rm -rf "$patched" && mkdir -p "$patched"
-  cp -r "$registry"/torch-sys-0.22.0 "$registry"/burn-tch-0.22.1 "$patched"/
-  rm -f "$patched"/*/.cargo_vcs_info.json
-  generated="$patched/torch-sys-0.22.0/libtch/torch_api_generated.cpp"
-  sed -i \
-    -e 's/auto outputs__ = self->align_as(\*other);/throw std::runtime_error("align_as: not in this libtorch"); auto outputs__ = *self;/' \
-    -e 's/auto outputs__ = torch::align_tensors(\(.*\));/throw std::runtime_error("align_tensors: not in this libtorch"); auto outputs__ = \1;/' \
-    -e 's/torch::cholesky(\*self, (bool)upper)/torch::linalg_cholesky(*self, (bool)upper)/' \
-    -e 's/torch::cholesky_out(\*out, \*self, (bool)upper)/torch::linalg_cholesky_out(*out, *self, (bool)upper)/' \
-    -e 's/torch::qr(\*self, (bool)some)/torch::linalg_qr(*self, some ? "reduced" : "complete")/' \
-    -e 's/torch::qr_out(\*Q, \*R, \*self, (bool)some)/torch::linalg_qr_out(*Q, *R, *self, some ? "reduced" : "complete")/' \
-    "$generated"
-  sed -i 's/let use_cuda =$/let use_cuda = false \&\&/' \
-    "$patched"/torch-sys-0.22.0/build.rs "$patched"/burn-tch-0.22.1/build.rs
+  # Patched once: a fresh copy would give cargo new mtimes and rebuild torch-sys's C++ wrapper
+  # (about two minutes) on every call.
+  if [[ ! -f "$patched/done" ]]; then
+    rm -rf "$patched" && mkdir -p "$patched"
+    cp -r "$registry"/torch-sys-0.22.0 "$registry"/burn-tch-0.22.1 "$patched"/
+    rm -f "$patched"/*/.cargo_vcs_info.json
+    generated="$patched/torch-sys-0.22.0/libtch/torch_api_generated.cpp"
+    sed -i \
+      -e 's/auto outputs__ = self->align_as(\*other);/throw std::runtime_error("align_as: not in this libtorch"); auto outputs__ = *self;/' \
+      -e 's/auto outputs__ = torch::align_tensors(\(.*\));/throw std::runtime_error("align_tensors: not in this libtorch"); auto outputs__ = \1;/' \
+      -e 's/torch::cholesky(\*self, (bool)upper)/torch::linalg_cholesky(*self, (bool)upper)/' \
+      -e 's/torch::cholesky_out(\*out, \*self, (bool)upper)/torch::linalg_cholesky_out(*out, *self, (bool)upper)/' \
+      -e 's/torch::qr(\*self, (bool)some)/torch::linalg_qr(*self, some ? "reduced" : "complete")/' \
+      -e 's/torch::qr_out(\*Q, \*R, \*self, (bool)some)/torch::linalg_qr_out(*Q, *R, *self, some ? "reduced" : "complete")/' \
+      "$generated"
+    sed -i 's/let use_cuda =$/let use_cuda = false \&\&/' \
+      "$patched"/torch-sys-0.22.0/build.rs "$patched"/burn-tch-0.22.1/build.rs
+    touch "$patched/done"
+  fi
   patches=(--config "patch.crates-io.torch-sys.path=\"$patched/torch-sys-0.22.0\""
            --config "patch.crates-io.burn-tch.path=\"$patched/burn-tch-0.22.1\"")
 fi
