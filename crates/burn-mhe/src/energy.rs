@@ -5,6 +5,8 @@ use burn::tensor::{Bool, Tensor};
 
 use crate::config::{Convention, Distance, PairReduction, non_negative};
 use crate::error::MheError;
+#[cfg(feature = "flex")]
+use crate::flex_dense::DenseEnergy;
 use crate::kernel::PairKernel;
 use crate::projection::{ProjectionConfig, RandomProjection};
 use crate::unit::{normalize, through_normalization, with_gradient};
@@ -283,6 +285,18 @@ impl HypersphericalEnergy {
             PairReduction::SumOverPairs => 1.0,
         };
 
+        #[cfg(feature = "flex")]
+        if self.path(&neurons) == EnergyPath::Buffers {
+            let dense = DenseEnergy {
+                kernel: &self.kernel,
+                half_space: self.config.half_space,
+                eps: self.config.eps,
+                scale,
+            };
+            if let Some(result) = dense.value_and_grad(&neurons) {
+                return result;
+            }
+        }
         // Everything `N x d` is touched as few times as possible: for wide layers those passes,
         // not the `N x N` ones, are what costs beside the two products.
         let (units, inv_norms) = normalize(neurons, self.config.eps);
@@ -325,6 +339,26 @@ impl HypersphericalEnergy {
     ) -> (Tensor<1>, Tensor<3>) {
         let (total, grad_units) = self.pair_sums(units.clone(), block);
         (total, through_normalization(units, row_scale, grad_units))
+    }
+
+    /// How [`batch_value_and_grad`](Self::batch_value_and_grad) computes the layers `[B, N, d]`
+    /// of `neurons`. `Buffers` is taken by float32 layers on `flex` whose `N x N` matrix fits
+    /// the memory budget (unless a row's squared norm leaves `[2^-100, 2^100]`: then `Dense`).
+    pub fn path(&self, neurons: &Tensor<3>) -> EnergyPath {
+        let [b, n, _] = neurons.dims();
+        let pair_matrix_bytes = (4 * n * n) as f64;
+        #[cfg(feature = "flex")]
+        let on_flex = neurons.dtype() == burn::tensor::DType::F32
+            && neurons.device() == burn::tensor::Device::flex();
+        #[cfg(not(feature = "flex"))]
+        let on_flex = false;
+        if on_flex && pair_matrix_bytes <= self.config.memory_budget_mib * 1024.0 * 1024.0 {
+            EnergyPath::Buffers
+        } else if self.block_rows(b, n) >= n {
+            EnergyPath::Dense
+        } else {
+            EnergyPath::Blocked
+        }
     }
 
     /// Rows per block so that one block pair's intermediates fit the memory budget.
@@ -418,6 +452,17 @@ impl HypersphericalEnergy {
             cosines,
         }
     }
+}
+
+/// How the energy of a layer is computed (see [`HypersphericalEnergy::path`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EnergyPath {
+    /// On the `flex` backend's buffers: two gemm products and one pass over an `N x N` matrix.
+    Buffers,
+    /// Tensor operations on the whole `N x N` matrix at once.
+    Dense,
+    /// Tensor operations on square blocks of the upper triangle, within the memory budget.
+    Blocked,
 }
 
 /// What one block of pairs contributes.

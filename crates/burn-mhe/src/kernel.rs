@@ -74,6 +74,43 @@ impl PairKernel {
         }
     }
 
+    /// `f(c)` and `f'(c)` of one float32 cosine: the formulas of [`eval`](Self::eval), floors
+    /// included, for loops over a host buffer (`acos` in float64 there, as `eval` does for
+    /// float64 tensors).
+    #[inline]
+    pub(crate) fn pair(&self, c: f32) -> (f32, f32) {
+        let s = self.s as f32;
+        match self.distance {
+            Distance::Euclidean => {
+                let d2 = (2.0 - 2.0 * c).max(D2_FLOOR as f32);
+                if self.s == 0.0 {
+                    let k = self.log_factor as f32;
+                    (-k * d2.ln(), 2.0 * k / d2)
+                } else {
+                    let value = if self.s == 2.0 {
+                        1.0 / d2
+                    } else if self.s == 1.0 {
+                        1.0 / d2.sqrt()
+                    } else {
+                        d2.powf(-s / 2.0)
+                    };
+                    (value, s * value / d2)
+                }
+            }
+            Distance::Angular => {
+                let c = c.clamp(-1.0, 1.0);
+                let sine = (1.0 - c * c).max(SIN2_FLOOR as f32).sqrt();
+                let t = ((f64::from(c).acos() / PI + self.angle_eps) as f32).max(T_FLOOR as f32);
+                let (value, dvalue_dt) = if self.s == 0.0 {
+                    (-t.ln(), -1.0 / t)
+                } else {
+                    (t.powf(-s), -s * t.powf(-s - 1.0))
+                };
+                (value, -dvalue_dt / (PI as f32 * sine))
+            }
+        }
+    }
+
     /// `t = acos(c)/pi + angle_eps`; `f = t^-s`, or `-log t` for `s = 0`.
     fn angular<const D: usize>(&self, cosines: Tensor<D>) -> (Tensor<D>, Tensor<D>) {
         let c = cosines.clamp(-1.0, 1.0);
@@ -137,4 +174,54 @@ pub(crate) fn accurate_acos<const D: usize>(cosines: Tensor<D>) -> Tensor<D> {
         .mul(polynomial);
     let mirrored = positive.clone().neg().add_scalar(PI);
     positive.mask_where(negative, mirrored)
+}
+
+#[cfg(test)]
+mod tests {
+    use burn::tensor::{Device, Tensor};
+
+    use super::*;
+
+    /// Cosines across `[-1, 1]`, at and just past both ends, and where the floors act.
+    const COSINES: [f32; 11] = [
+        -1.000_000_1,
+        -1.0,
+        -0.999_9,
+        -0.5,
+        0.0,
+        0.3,
+        0.9,
+        0.999_9,
+        0.999_999_5,
+        1.0,
+        1.000_000_1,
+    ];
+
+    #[test]
+    fn the_host_kernel_matches_the_tensor_kernel() {
+        let device = Device::flex();
+        let cosines = Tensor::<1>::from_floats(COSINES, &device);
+        for distance in [Distance::Euclidean, Distance::Angular] {
+            for convention in [Convention::Official, Convention::Paper] {
+                for s in [0.0, 0.5, 1.0, 2.0, 3.0] {
+                    let kernel = PairKernel::new(distance, convention, s, 1e-4);
+                    let (values, slopes) = kernel.eval(cosines.clone());
+                    let values = values.into_data().try_to_vec::<f32>().unwrap();
+                    let slopes = slopes.into_data().try_to_vec::<f32>().unwrap();
+                    for (i, &c) in COSINES.iter().enumerate() {
+                        let (value, slope) = kernel.pair(c);
+                        for (what, host, tensor) in
+                            [("f", value, values[i]), ("f'", slope, slopes[i])]
+                        {
+                            let scale = host.abs().max(tensor.abs()).max(1e-6);
+                            assert!(
+                                (host - tensor).abs() <= 2e-5 * scale,
+                                "{distance:?} {convention:?} s={s} c={c}: {what} {host} vs {tensor}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
 }

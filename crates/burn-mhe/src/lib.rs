@@ -37,6 +37,8 @@ mod angles;
 mod config;
 mod energy;
 mod error;
+#[cfg(feature = "flex")]
+mod flex_dense;
 mod kernel;
 mod neurons;
 mod objective;
@@ -55,7 +57,7 @@ mod validate;
 
 pub use angles::AngleStats;
 pub use config::{Convention, Distance, PairReduction};
-pub use energy::{DEFAULT_MEMORY_BUDGET_MIB, EnergyConfig, HypersphericalEnergy};
+pub use energy::{DEFAULT_MEMORY_BUDGET_MIB, EnergyConfig, EnergyPath, HypersphericalEnergy};
 pub use error::{MheError, Result};
 pub use neurons::{NeuronLayout, Neurons};
 pub use objective::{LayerObjective, MGD_JITTER, MHC_GAMMA, Objective, ObjectiveGradients};

@@ -3,7 +3,7 @@
 use std::time::Instant;
 
 use burn::tensor::{Device, Distribution, Tensor};
-use burn_mhe::{EnergyConfig, HypersphericalEnergy};
+use burn_mhe::{EnergyConfig, EnergyPath, HypersphericalEnergy};
 use clap::Args;
 
 use crate::allocator::{keeps_freed_memory, release_freed_memory};
@@ -43,7 +43,8 @@ pub struct BenchArgs {
 struct Row {
     n: usize,
     d: usize,
-    /// `dense` when the pair matrices fit the memory budget in one block, else `blocked`.
+    /// [`EnergyPath`]: `buffers` (float32 on `flex`, one `N x N` matrix within the memory
+    /// budget), `dense` (tensor operations, pair matrices within the budget), else `blocked`.
     variant: &'static str,
     energy_grad_ms: f64,
     matmul_ms: f64,
@@ -142,7 +143,11 @@ fn measure(
     let other = Tensor::<2>::random([d, n], Distribution::Normal(0.0, 1.0), device);
     // A product too large for memory (65536 x 65536 floats is 16 GiB) is timed in the same row
     // blocks as the energy: the same flops, bounded memory.
-    let block = energy.block_rows(1, n);
+    let path = energy.path(&neurons.clone().unsqueeze());
+    let block = match path {
+        EnergyPath::Blocked => energy.block_rows(1, n),
+        EnergyPath::Buffers | EnergyPath::Dense => n,
+    };
     let matmul_ms = median_ms(repeats, &mut || {
         for start in (0..n).step_by(block) {
             let rows = neurons.clone().slice([start..(start + block).min(n), 0..d]);
@@ -163,10 +168,10 @@ fn measure(
     Row {
         n,
         d,
-        variant: if energy.block_rows(1, n) < n {
-            "blocked"
-        } else {
-            "dense"
+        variant: match path {
+            EnergyPath::Buffers => "buffers",
+            EnergyPath::Dense => "dense",
+            EnergyPath::Blocked => "blocked",
         },
         energy_grad_ms,
         matmul_ms,
