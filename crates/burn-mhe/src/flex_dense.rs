@@ -182,22 +182,34 @@ impl DenseEnergy<'_> {
 /// Multiply-adds of the Gram matrix (`N^2 d`) from which a layer is spread over the threads.
 const PARALLEL_WORK: usize = 1 << 24;
 
-/// Rows of one product of the lower-triangle Gram: wide enough for gemm to run at speed on one
-/// thread, narrow enough that the panels left out of the triangle are few.
+/// Rows of one product of the lower-triangle Gram: about two panels per thread (fewer, wider
+/// products run faster in gemm; more balance the threads better).
 fn panel_rows(n: usize) -> usize {
-    (n / 8).clamp(128, 512)
+    (n / (2 * rayon::current_num_threads())).clamp(64, 512)
 }
 
 /// `G_ij = <w_i, w_j>` for `j <= i` (and some `j > i` beside the diagonal), one single-threaded
-/// product per panel of rows, the panels spread over the threads.
+/// product per panel of rows. Panel `p` costs in proportion to its last row, so the panels are
+/// dealt to the threads largest first, each to the least loaded (rayon's splitting in halves
+/// would give one thread most of the large ones).
 fn lower_gram(rows: &[f32], n: usize, d: usize, gram: &mut [f32]) {
     let panel = panel_rows(n);
-    gram.par_chunks_mut(panel * n)
-        .enumerate()
-        .for_each(|(p, block)| {
-            let first = p * panel;
-            gram_rows(rows, d, first..(first + panel).min(n), block);
-        });
+    let threads = rayon::current_num_threads();
+    let mut loads: Vec<(usize, Vec<_>)> = (0..threads).map(|_| (0, Vec::new())).collect();
+    for (p, block) in gram.chunks_mut(panel * n).enumerate().rev() {
+        let range = p * panel..((p + 1) * panel).min(n);
+        let (load, panels) = loads
+            .iter_mut()
+            .min_by_key(|(load, _)| *load)
+            .expect("at least one thread");
+        *load += range.len() * range.end;
+        panels.push((range, block));
+    }
+    loads.into_par_iter().for_each(|(_, panels)| {
+        for (range, block) in panels {
+            gram_rows(rows, d, range, block);
+        }
+    });
 }
 
 /// `G_ij = <w_i, w_j>` for the rows `i` in `range` and the columns `j < range.end`, into `out`
