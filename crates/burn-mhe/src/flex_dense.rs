@@ -15,12 +15,14 @@
 //! `eps = 0`, take the tensor path, which normalizes first: `G` of the raw rows would lose
 //! precision or overflow in float32.
 
+use std::mem::MaybeUninit;
+
 use burn::tensor::{DType, Tensor, TensorData};
 use burn_flex::{Flex, FlexTensor};
 use gemm::{Parallelism, gemm};
 use rayon::prelude::*;
 
-use crate::kernel::PairKernel;
+use crate::kernel::{HostLoop, PairKernel};
 use crate::unit::NORM_FLOOR;
 
 /// `[2^-100, 2^100]`: squared row norms (and `||w||^2 + eps`) this path accepts. Outside,
@@ -50,27 +52,29 @@ impl DenseEnergy<'_> {
         }
         let start = flex.layout().start_offset();
         let rows = &flex.storage::<f32>()[start..start + b * n * d];
-        let mut gram = vec![0.0f32; n * n];
-        let mut grads = vec![0.0f32; b * n * d];
+        // Both buffers are written by gemm before anything reads them: not zeroed first (a pass
+        // over memory as long as the rest of the work at 1024 x 4608).
+        let mut gram = Vec::with_capacity(n * n);
+        let mut grads: Vec<f32> = Vec::with_capacity(b * n * d);
         let mut energies = Vec::with_capacity(b);
         // Small layers stay on this thread: waking the others costs more than they save.
         let parallel = n * n * d >= PARALLEL_WORK;
-        for (layer, grad) in rows.chunks_exact(n * d).zip(grads.chunks_exact_mut(n * d)) {
-            if parallel {
-                lower_gram(layer, n, d, &mut gram);
-                mirror_lower(&mut gram, n);
-            } else {
-                gram_rows(layer, d, 0..n, &mut gram);
-            }
+        let grads_out = &mut grads.spare_capacity_mut()[..b * n * d];
+        for (layer, grad) in rows
+            .chunks_exact(n * d)
+            .zip(grads_out.chunks_exact_mut(n * d))
+        {
+            fill_gram(layer, d, parallel, &mut gram);
             let inv_norms = self.inv_norms(&gram, n)?;
             energies.push(self.couple(&mut gram, &inv_norms, parallel) as f32);
-            // SAFETY: `gram` is `n x n`, `layer` and `grad` are `n x d`, all row-major.
+            // SAFETY: `gram` is `n x n`, `layer` and `grad` are `n x d`, all row-major; gemm
+            // writes every entry of `grad` without reading it.
             unsafe {
                 gemm(
                     n,
                     d,
                     n,
-                    grad.as_mut_ptr(),
+                    grad.as_mut_ptr().cast::<f32>(),
                     1,
                     d as isize,
                     false,
@@ -93,6 +97,8 @@ impl DenseEnergy<'_> {
                 );
             }
         }
+        // SAFETY: each layer's gemm wrote its `n x d` gradient.
+        unsafe { grads.set_len(b * n * d) };
         let device = neurons.device();
         Some((
             Tensor::from_data(TensorData::new(energies, [b]), &device),
@@ -120,63 +126,123 @@ impl DenseEnergy<'_> {
     /// `dE/dw_i = s / r_i (sum_j A_ij u_j - rad_i u_i)` and `u_j = w_j / r_j`, so
     /// `M_ij = s A_ij / (r_i r_j)` off the diagonal and `M_ii = s (A_ii - rad_i) / r_i^2`.
     fn couple(&self, gram: &mut [f32], inv_norms: &[f32], parallel: bool) -> f64 {
-        let n = inv_norms.len();
-        let row_energy = |(i, (row, &inv_i)): (usize, (&mut [f32], &f32))| {
-            let row_scale = self.scale as f32 * inv_i;
-            let cosine_ii = row[i] * inv_i * inv_i;
-            let (mut sum, mut radial) = (0.0f32, 0.0f32);
-            let (before, after) = row.split_at_mut(i);
-            for (entry, &inv_j) in before
-                .iter_mut()
-                .chain(after[1..].iter_mut())
-                .zip(inv_norms[..i].iter().chain(&inv_norms[i + 1..]))
-            {
-                let cosine = *entry * inv_i * inv_j;
-                let (value, slope) = self.off_diagonal(cosine);
-                sum += value;
-                radial += slope * cosine;
-                *entry = slope * inv_j * row_scale;
-            }
-            let (value, slope) = self.diagonal(cosine_ii);
-            radial += slope * cosine_ii;
-            row[i] = (slope - radial) * inv_i * row_scale;
-            f64::from(sum + value)
-        };
-        let sum: f64 = if parallel {
-            let rows = gram.par_chunks_mut(n).zip(inv_norms.par_iter());
-            rows.enumerate().map(row_energy).sum()
-        } else {
-            let rows = gram.chunks_mut(n).zip(inv_norms);
-            rows.enumerate().map(row_energy).sum()
-        };
+        let sum = self.kernel.host_loop(CouplePass {
+            gram,
+            inv_norms,
+            parallel,
+            scale: self.scale as f32,
+            half_space: self.half_space,
+        });
         // Full space: every unordered pair was counted twice.
         let value_factor = if self.half_space { 1.0 } else { 0.5 };
         sum * value_factor * self.scale
     }
+}
 
-    /// The energy and `A_ij` of an ordered pair `i != j`: `f(c)`, `f'(c)` in full space;
-    /// `f(c) + f(-c)`, `2 (f'(c) - f'(-c))` with the mirrored points.
-    #[inline]
-    fn off_diagonal(&self, cosine: f32) -> (f32, f32) {
-        let (value, slope) = self.kernel.pair(cosine);
+/// The pass of [`DenseEnergy::couple`] over the rows of the Gram matrix.
+struct CouplePass<'a> {
+    gram: &'a mut [f32],
+    inv_norms: &'a [f32],
+    parallel: bool,
+    scale: f32,
+    half_space: bool,
+}
+
+impl HostLoop for CouplePass<'_> {
+    type Output = f64;
+
+    /// The energy and `A` of a pair: `f(c)`, `f'(c)` in full space, where `i = j` is no pair;
+    /// with the mirrored points `f(c) + f(-c)`, `2 (f'(c) - f'(-c))`, and `f(-c)`, `-2 f'(-c)`
+    /// for `i = j` (`u_i` and `-u_i`).
+    fn run(self, pair: impl Fn(f32) -> (f32, f32) + Copy + Send + Sync) -> f64 {
         if self.half_space {
-            let (mirror_value, mirror_slope) = self.kernel.pair(-cosine);
-            (value + mirror_value, 2.0 * (slope - mirror_slope))
+            let off_diagonal = move |c: f32| {
+                let ((value, slope), (mirror_value, mirror_slope)) = (pair(c), pair(-c));
+                (value + mirror_value, 2.0 * (slope - mirror_slope))
+            };
+            let diagonal = move |c: f32| {
+                let (value, slope) = pair(-c);
+                (value, -2.0 * slope)
+            };
+            self.rows(off_diagonal, diagonal)
         } else {
-            (value, slope)
+            self.rows(pair, |_| (0.0, 0.0))
         }
     }
+}
 
-    /// The same for `i = j`: only half space has a pair there, `u_i` and `-u_i`.
-    #[inline]
-    fn diagonal(&self, cosine: f32) -> (f32, f32) {
-        if self.half_space {
-            let (value, slope) = self.kernel.pair(-cosine);
-            (value, -2.0 * slope)
+impl CouplePass<'_> {
+    /// Every row, in parallel or not, with the pair terms off and on the diagonal.
+    fn rows(
+        self,
+        off_diagonal: impl Fn(f32) -> (f32, f32) + Copy + Send + Sync,
+        diagonal: impl Fn(f32) -> (f32, f32) + Copy + Send + Sync,
+    ) -> f64 {
+        let (inv_norms, scale) = (self.inv_norms, self.scale);
+        let n = inv_norms.len();
+        let row_energy = move |(i, (row, &inv_i)): (usize, (&mut [f32], &f32))| {
+            let row_scale = scale * inv_i;
+            let cosine_ii = row[i] * inv_i * inv_i;
+            let (before, after) = row.split_at_mut(i);
+            let (sum_before, radial_before) =
+                couple_entries(before, &inv_norms[..i], inv_i, row_scale, off_diagonal);
+            let (sum_after, radial_after) = couple_entries(
+                &mut after[1..],
+                &inv_norms[i + 1..],
+                inv_i,
+                row_scale,
+                off_diagonal,
+            );
+            let (value, slope) = diagonal(cosine_ii);
+            let radial = radial_before + radial_after + slope * cosine_ii;
+            row[i] = (slope - radial) * inv_i * row_scale;
+            f64::from(sum_before + sum_after + value)
+        };
+        if self.parallel {
+            let rows = self.gram.par_chunks_mut(n).zip(inv_norms.par_iter());
+            rows.enumerate().map(row_energy).sum()
         } else {
-            (0.0, 0.0)
+            let rows = self.gram.chunks_mut(n).zip(inv_norms);
+            rows.enumerate().map(row_energy).sum()
         }
     }
+}
+
+/// Turns the off-diagonal Gram entries `G_ij` of a row into `M_ij` in place; returns their
+/// energy sum and `sum_j A_ij c_ij`. Eight running sums, one per SIMD lane: one sum would keep
+/// the loop scalar (float additions are not reordered).
+#[inline(always)]
+fn couple_entries(
+    entries: &mut [f32],
+    inv_norms: &[f32],
+    inv_i: f32,
+    row_scale: f32,
+    pair: impl Fn(f32) -> (f32, f32),
+) -> (f32, f32) {
+    const LANES: usize = 8;
+    let couple = |entry: &mut f32, inv_j: f32| {
+        let cosine = *entry * inv_i * inv_j;
+        let (value, slope) = pair(cosine);
+        *entry = slope * inv_j * row_scale;
+        (value, slope * cosine)
+    };
+    let (mut sums, mut radials) = ([0.0f32; LANES], [0.0f32; LANES]);
+    let mut chunks = entries.chunks_exact_mut(LANES);
+    let mut norms = inv_norms.chunks_exact(LANES);
+    for (chunk, norm) in (&mut chunks).zip(&mut norms) {
+        for lane in 0..LANES {
+            let (value, radial) = couple(&mut chunk[lane], norm[lane]);
+            sums[lane] += value;
+            radials[lane] += radial;
+        }
+    }
+    let (mut sum, mut radial) = (sums.iter().sum::<f32>(), radials.iter().sum::<f32>());
+    for (entry, &inv_j) in chunks.into_remainder().iter_mut().zip(norms.remainder()) {
+        let (value, entry_radial) = couple(entry, inv_j);
+        sum += value;
+        radial += entry_radial;
+    }
+    (sum, radial)
 }
 
 /// Multiply-adds of the Gram matrix (`N^2 d`) from which a layer is spread over the threads.
@@ -192,7 +258,24 @@ fn panel_rows(n: usize) -> usize {
 /// product per panel of rows. Panel `p` costs in proportion to its last row, so the panels are
 /// dealt to the threads largest first, each to the least loaded (rayon's splitting in halves
 /// would give one thread most of the large ones).
-fn lower_gram(rows: &[f32], n: usize, d: usize, gram: &mut [f32]) {
+/// The full `n x n` Gram matrix of the rows `layer` (`n x d`) into `gram`, whose allocation is
+/// reused and never zeroed.
+fn fill_gram(layer: &[f32], d: usize, parallel: bool, gram: &mut Vec<f32>) {
+    let n = layer.len() / d;
+    gram.clear();
+    let out = &mut gram.spare_capacity_mut()[..n * n];
+    if parallel {
+        lower_gram(layer, n, d, out);
+        mirror_lower(out, n);
+    } else {
+        gram_rows(layer, d, 0..n, out);
+    }
+    // SAFETY: every entry was written: `j <= i` by the panels and `j > i` by the mirror, or
+    // all of them by one product.
+    unsafe { gram.set_len(n * n) };
+}
+
+fn lower_gram(rows: &[f32], n: usize, d: usize, gram: &mut [MaybeUninit<f32>]) {
     let panel = panel_rows(n);
     let threads = rayon::current_num_threads();
     let mut loads: Vec<(usize, Vec<_>)> = (0..threads).map(|_| (0, Vec::new())).collect();
@@ -214,7 +297,7 @@ fn lower_gram(rows: &[f32], n: usize, d: usize, gram: &mut [f32]) {
 
 /// `G_ij = <w_i, w_j>` for the rows `i` in `range` and the columns `j < range.end`, into `out`
 /// (those rows of the `n x n` matrix), on this thread.
-fn gram_rows(rows: &[f32], d: usize, range: std::ops::Range<usize>, out: &mut [f32]) {
+fn gram_rows(rows: &[f32], d: usize, range: std::ops::Range<usize>, out: &mut [MaybeUninit<f32>]) {
     let n = rows.len() / d;
     assert!(range.end <= n && out.len() >= range.len() * n);
     // SAFETY: `out` holds `range.len()` rows of `n`, of which columns `0..range.end` are
@@ -224,7 +307,7 @@ fn gram_rows(rows: &[f32], d: usize, range: std::ops::Range<usize>, out: &mut [f
             range.len(),
             range.end,
             d,
-            out.as_mut_ptr(),
+            out.as_mut_ptr().cast::<f32>(),
             1,
             n as isize,
             false,
@@ -251,11 +334,11 @@ struct SharedMatrix(*mut f32);
 unsafe impl Send for SharedMatrix {}
 unsafe impl Sync for SharedMatrix {}
 
-/// Copies the lower triangle of the `n x n` matrix onto its upper triangle, in tiles.
-fn mirror_lower(gram: &mut [f32], n: usize) {
+/// Copies the lower triangle of the `n x n` matrix (written) onto its upper triangle, in tiles.
+fn mirror_lower(gram: &mut [MaybeUninit<f32>], n: usize) {
     const TILE: usize = 64;
     assert_eq!(gram.len(), n * n);
-    let matrix = SharedMatrix(gram.as_mut_ptr());
+    let matrix = SharedMatrix(gram.as_mut_ptr().cast::<f32>());
     let tiles: Vec<(usize, usize)> = (0..n)
         .step_by(TILE)
         .flat_map(|i| (i..n).step_by(TILE).map(move |j| (i, j)))

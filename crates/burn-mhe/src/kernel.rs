@@ -74,39 +74,49 @@ impl PairKernel {
         }
     }
 
-    /// `f(c)` and `f'(c)` of one float32 cosine: the formulas of [`eval`](Self::eval), floors
-    /// included, for loops over a host buffer (`acos` in float64 there, as `eval` does for
-    /// float64 tensors).
-    #[inline]
-    pub(crate) fn pair(&self, c: f32) -> (f32, f32) {
+    /// Runs `body` with this kernel's pair function `c -> (f(c), f'(c))` in float32, one
+    /// closure per form (the branches on the form are taken here, once, so that the loop in
+    /// `body` can be vectorized). `acos` is taken in float64, as `eval` does for float64.
+    pub(crate) fn host_loop<L: HostLoop>(&self, body: L) -> L::Output {
         let s = self.s as f32;
+        let floor = D2_FLOOR as f32;
         match self.distance {
-            Distance::Euclidean => {
-                let d2 = (2.0 - 2.0 * c).max(D2_FLOOR as f32);
-                if self.s == 0.0 {
-                    let k = self.log_factor as f32;
+            Distance::Euclidean if self.s == 0.0 => {
+                let k = self.log_factor as f32;
+                body.run(move |c| {
+                    let d2 = (2.0 - 2.0 * c).max(floor);
                     (-k * d2.ln(), 2.0 * k / d2)
-                } else {
-                    let value = if self.s == 2.0 {
-                        1.0 / d2
-                    } else if self.s == 1.0 {
-                        1.0 / d2.sqrt()
-                    } else {
-                        d2.powf(-s / 2.0)
-                    };
-                    (value, s * value / d2)
-                }
+                })
             }
+            // The slope is `s f / d2` from the value, as in `eval`.
+            Distance::Euclidean if self.s == 2.0 => body.run(move |c| {
+                let d2 = (2.0 - 2.0 * c).max(floor);
+                let value = 1.0 / d2;
+                (value, 2.0 * value / d2)
+            }),
+            Distance::Euclidean if self.s == 1.0 => body.run(move |c| {
+                let d2 = (2.0 - 2.0 * c).max(floor);
+                let value = 1.0 / d2.sqrt();
+                (value, value / d2)
+            }),
+            Distance::Euclidean => body.run(move |c| {
+                let d2 = (2.0 - 2.0 * c).max(floor);
+                let value = d2.powf(-s / 2.0);
+                (value, s * value / d2)
+            }),
             Distance::Angular => {
-                let c = c.clamp(-1.0, 1.0);
-                let sine = (1.0 - c * c).max(SIN2_FLOOR as f32).sqrt();
-                let t = ((f64::from(c).acos() / PI + self.angle_eps) as f32).max(T_FLOOR as f32);
-                let (value, dvalue_dt) = if self.s == 0.0 {
-                    (-t.ln(), -1.0 / t)
-                } else {
-                    (t.powf(-s), -s * t.powf(-s - 1.0))
-                };
-                (value, -dvalue_dt / (PI as f32 * sine))
+                let (angle_eps, log) = (self.angle_eps, self.s == 0.0);
+                body.run(move |c| {
+                    let c = c.clamp(-1.0, 1.0);
+                    let sine = (1.0 - c * c).max(SIN2_FLOOR as f32).sqrt();
+                    let t = ((f64::from(c).acos() / PI + angle_eps) as f32).max(T_FLOOR as f32);
+                    let (value, dvalue_dt) = if log {
+                        (-t.ln(), -1.0 / t)
+                    } else {
+                        (t.powf(-s), -s * t.powf(-s - 1.0))
+                    };
+                    (value, -dvalue_dt / (PI as f32 * sine))
+                })
             }
         }
     }
@@ -136,6 +146,15 @@ impl PairKernel {
         let slope = dvalue_dt.neg().div(sine.mul_scalar(PI));
         (value, slope)
     }
+}
+
+/// A loop over float32 cosines on the host, given the kernel's pair function by
+/// [`PairKernel::host_loop`].
+pub(crate) trait HostLoop {
+    /// What the loop returns.
+    type Output;
+    /// Runs the loop with `pair: c -> (f(c), f'(c))`.
+    fn run(self, pair: impl Fn(f32) -> (f32, f32) + Copy + Send + Sync) -> Self::Output;
 }
 
 /// Coefficients of `acos(x) ~ sqrt(1 - x) * P(x)` on `[0, 1]`, absolute error below `2e-8`
@@ -197,6 +216,16 @@ mod tests {
         1.000_000_1,
     ];
 
+    /// `(f(c), f'(c))` of every cosine of `COSINES`.
+    struct EveryCosine;
+
+    impl HostLoop for EveryCosine {
+        type Output = Vec<(f32, f32)>;
+        fn run(self, pair: impl Fn(f32) -> (f32, f32) + Copy + Send + Sync) -> Self::Output {
+            COSINES.iter().map(|&c| pair(c)).collect()
+        }
+    }
+
     #[test]
     fn the_host_kernel_matches_the_tensor_kernel() {
         let device = Device::flex();
@@ -205,11 +234,12 @@ mod tests {
             for convention in [Convention::Official, Convention::Paper] {
                 for s in [0.0, 0.5, 1.0, 2.0, 3.0] {
                     let kernel = PairKernel::new(distance, convention, s, 1e-4);
+                    let host = kernel.host_loop(EveryCosine);
                     let (values, slopes) = kernel.eval(cosines.clone());
                     let values = values.into_data().try_to_vec::<f32>().unwrap();
                     let slopes = slopes.into_data().try_to_vec::<f32>().unwrap();
                     for (i, &c) in COSINES.iter().enumerate() {
-                        let (value, slope) = kernel.pair(c);
+                        let (value, slope) = host[i];
                         for (what, host, tensor) in
                             [("f", value, values[i]), ("f'", slope, slopes[i])]
                         {
