@@ -69,16 +69,18 @@ fn every_variant_matches_float64_tensor_operations() {
 }
 
 #[test]
-fn uneven_row_panels_match_float64() {
-    // 300 rows: gemm panels of 128, 128 and 44 rows; rows of different norms.
-    let input: Vec<f64> = pseudo_random(300 * 33, 37)
+fn uneven_panels_on_both_threads_match_float64() {
+    // 300 x 200: enough work (N^2 d above 2^24) for the threads; Gram panels of 64 columns, the
+    // last of 44; rows of different norms.
+    let input: Vec<f64> = pseudo_random(300 * 200, 37)
         .iter()
         .enumerate()
-        .map(|(i, x)| x * (1.0 + (i / 33 % 7) as f64))
+        .map(|(i, x)| x * (1.0 + (i / 200 % 7) as f64))
         .collect();
     for half_space in [false, true] {
         let config = EnergyConfig::new().with_s(1.0).with_half_space(half_space);
-        assert_buffers_match_float64(&config, &input, 33, &format!("300 x 33 half={half_space}"));
+        let what = format!("300 x 200 half={half_space}");
+        assert_buffers_match_float64(&config, &input, 200, &what);
     }
 }
 

@@ -4,9 +4,9 @@
 //! The tensor path (`energy.rs`) normalizes the rows, multiplies them, and then runs a dozen
 //! elementwise tensor operations over the `N x N` cosines, each a pass over memory with a fresh
 //! buffer. Here, on float32 `flex` tensors:
-//! 1. `G = W W^T` of the raw rows, lower triangle only, in row panels of one product each
-//!    (about 0.56 of a full product's work); the row norms are its diagonal, so the rows are
-//!    never normalized in memory: `c_ij = G_ij / (r_i r_j)`.
+//! 1. `G = W W^T` of the raw rows, upper triangle only, in column panels of one product each
+//!    (about 0.56 of a full product's work at 1024 rows, mirrored after); the row norms are its
+//!    diagonal, so the rows are never normalized in memory: `c_ij = G_ij / (r_i r_j)`.
 //! 2. One pass per row turns `G` in place into `M` with `dE/dW = M W`: the pair kernel, the
 //!    energy sum, the radial term of the normalization and both `1/r` factors folded in.
 //! 3. One product `M W`: the gradient.
@@ -14,8 +14,6 @@
 //! Layers whose squared norms leave `[2^-100, 2^100]` (or are not finite), and zero rows with
 //! `eps = 0`, take the tensor path, which normalizes first: `G` of the raw rows would lose
 //! precision or overflow in float32.
-
-use std::mem::MaybeUninit;
 
 use burn::tensor::{DType, Tensor, TensorData};
 use burn_flex::{Flex, FlexTensor};
@@ -248,73 +246,88 @@ fn couple_entries(
 /// Multiply-adds of the Gram matrix (`N^2 d`) from which a layer is spread over the threads.
 const PARALLEL_WORK: usize = 1 << 24;
 
-/// Rows of one product of the lower-triangle Gram: about two panels per thread (fewer, wider
-/// products run faster in gemm; more balance the threads better).
-fn panel_rows(n: usize) -> usize {
-    (n / (2 * rayon::current_num_threads())).clamp(64, 512)
-}
-
-/// `G_ij = <w_i, w_j>` for `j <= i` (and some `j > i` beside the diagonal), one single-threaded
-/// product per panel of rows. Panel `p` costs in proportion to its last row, so the panels are
-/// dealt to the threads largest first, each to the least loaded (rayon's splitting in halves
-/// would give one thread most of the large ones).
 /// The full `n x n` Gram matrix of the rows `layer` (`n x d`) into `gram`, whose allocation is
 /// reused and never zeroed.
 fn fill_gram(layer: &[f32], d: usize, parallel: bool, gram: &mut Vec<f32>) {
     let n = layer.len() / d;
     gram.clear();
-    let out = &mut gram.spare_capacity_mut()[..n * n];
+    let matrix = SharedMatrix(gram.spare_capacity_mut()[..n * n].as_mut_ptr().cast());
     if parallel {
-        lower_gram(layer, n, d, out);
-        mirror_lower(out, n);
+        upper_gram(layer, d, matrix);
+        mirror_upper(matrix, n);
     } else {
-        gram_rows(layer, d, 0..n, out);
+        // SAFETY: `matrix` has room for `n x n` entries, and only this thread writes them.
+        unsafe { gram_columns(layer, d, 0..n, matrix) };
     }
-    // SAFETY: every entry was written: `j <= i` by the panels and `j > i` by the mirror, or
+    // SAFETY: every entry was written: `i <= j` by the panels and `i > j` by the mirror, or
     // all of them by one product.
     unsafe { gram.set_len(n * n) };
 }
 
-fn lower_gram(rows: &[f32], n: usize, d: usize, gram: &mut [MaybeUninit<f32>]) {
-    let panel = panel_rows(n);
+/// Columns of one product of the upper-triangle Gram: gemm runs fastest on these tall, narrow
+/// products (`n x 128 x d`: one operand packed once); four or more per thread keep the threads
+/// balanced.
+fn panel_columns(n: usize) -> usize {
+    (n / (4 * rayon::current_num_threads())).clamp(64, 128)
+}
+
+/// `G_ij = <w_i, w_j>` for `i <= j` (and some `i > j` beside the diagonal), one single-threaded
+/// product per panel of columns. A panel costs in proportion to its last column, so the panels
+/// are dealt to the threads largest first, each to the least loaded (rayon's splitting in
+/// halves would give one thread most of the large ones).
+fn upper_gram(rows: &[f32], d: usize, matrix: SharedMatrix) {
+    let n = rows.len() / d;
+    let panel = panel_columns(n);
     let threads = rayon::current_num_threads();
     let mut loads: Vec<(usize, Vec<_>)> = (0..threads).map(|_| (0, Vec::new())).collect();
-    for (p, block) in gram.chunks_mut(panel * n).enumerate().rev() {
-        let range = p * panel..((p + 1) * panel).min(n);
+    for first in (0..n).step_by(panel).rev() {
+        let columns = first..(first + panel).min(n);
         let (load, panels) = loads
             .iter_mut()
             .min_by_key(|(load, _)| *load)
             .expect("at least one thread");
-        *load += range.len() * range.end;
-        panels.push((range, block));
+        *load += columns.len() * columns.end;
+        panels.push(columns);
     }
     loads.into_par_iter().for_each(|(_, panels)| {
-        for (range, block) in panels {
-            gram_rows(rows, d, range, block);
+        for columns in panels {
+            // SAFETY: the panels' column ranges are disjoint, so no two threads write the same
+            // entry; `matrix` has room for `n x n`.
+            unsafe { gram_columns(rows, d, columns, matrix) };
         }
     });
 }
 
-/// `G_ij = <w_i, w_j>` for the rows `i` in `range` and the columns `j < range.end`, into `out`
-/// (those rows of the `n x n` matrix), on this thread.
-fn gram_rows(rows: &[f32], d: usize, range: std::ops::Range<usize>, out: &mut [MaybeUninit<f32>]) {
+/// `G_ij = <w_i, w_j>` for the columns `j` in `columns` and the rows `i < columns.end`, into the
+/// row-major `n x n` matrix at `matrix`, on this thread.
+///
+/// # Safety
+///
+/// `matrix` must have room for `n x n` entries (`n` rows of `rows`), and no other thread may
+/// access those entries meanwhile.
+unsafe fn gram_columns(
+    rows: &[f32],
+    d: usize,
+    columns: std::ops::Range<usize>,
+    matrix: SharedMatrix,
+) {
     let n = rows.len() / d;
-    assert!(range.end <= n && out.len() >= range.len() * n);
-    // SAFETY: `out` holds `range.len()` rows of `n`, of which columns `0..range.end` are
-    // written; `rows` is `n x d`, row-major, and `range` lies within it (checked above).
+    assert!(columns.end <= n);
+    // SAFETY: `rows` is `n x d`, row-major, and `columns` lies within it (checked above); the
+    // caller vouches for `matrix`.
     unsafe {
         gemm(
-            range.len(),
-            range.end,
+            columns.end,
+            columns.len(),
             d,
-            out.as_mut_ptr().cast::<f32>(),
+            matrix.0.add(columns.start),
             1,
             n as isize,
             false,
-            rows.as_ptr().add(range.start * d),
+            rows.as_ptr(),
             1,
             d as isize,
-            rows.as_ptr(),
+            rows.as_ptr().add(columns.start * d),
             d as isize,
             1,
             0.0,
@@ -330,25 +343,24 @@ fn gram_rows(rows: &[f32], d: usize, range: std::ops::Range<usize>, out: &mut [M
 /// A pointer shared by threads that write disjoint entries of one matrix.
 #[derive(Clone, Copy)]
 struct SharedMatrix(*mut f32);
-// SAFETY: used only by `mirror_lower`, whose tiles write disjoint entries.
+// SAFETY: every use says which entries each thread writes; they are disjoint.
 unsafe impl Send for SharedMatrix {}
 unsafe impl Sync for SharedMatrix {}
 
-/// Copies the lower triangle of the `n x n` matrix (written) onto its upper triangle, in tiles.
-fn mirror_lower(gram: &mut [MaybeUninit<f32>], n: usize) {
+/// Copies the upper triangle of the `n x n` matrix at `matrix` (written) onto its lower
+/// triangle, in tiles.
+fn mirror_upper(matrix: SharedMatrix, n: usize) {
     const TILE: usize = 64;
-    assert_eq!(gram.len(), n * n);
-    let matrix = SharedMatrix(gram.as_mut_ptr().cast::<f32>());
     let tiles: Vec<(usize, usize)> = (0..n)
         .step_by(TILE)
         .flat_map(|i| (i..n).step_by(TILE).map(move |j| (i, j)))
         .collect();
-    tiles.into_par_iter().for_each(move |(row0, col0)| {
+    tiles.into_par_iter().for_each(move |(col0, row0)| {
         let matrix = matrix;
         for i in row0..(row0 + TILE).min(n) {
-            for j in col0.max(i + 1)..(col0 + TILE).min(n) {
-                // SAFETY: `i < j < n`: each task writes the upper entries of its own tile and
-                // reads lower entries, which no task writes.
+            for j in col0..(col0 + TILE).min(i) {
+                // SAFETY: `j < i < n`: each task writes the lower entries of its own tile and
+                // reads upper entries, which no task writes.
                 unsafe { *matrix.0.add(i * n + j) = *matrix.0.add(j * n + i) };
             }
         }
