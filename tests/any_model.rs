@@ -1,6 +1,7 @@
 //! MHE for a model of one's own in burn's Learner: a table model with its own batch type and a
 //! label-smoothed loss (`examples/common/tabular.rs`), wrapped in `WithMhe`.
 
+mod support;
 #[path = "../examples/common/tabular.rs"]
 mod tabular;
 
@@ -19,6 +20,7 @@ use burn_mhe_train::{
     EnergyMetric, EpochRecord, FitConfig, FitData, OptimizerChoice, RunFolder, SupervisedModel,
     TrainError, WithMhe, checkpoint_path, epoch_file, fit, init_seeded, weights_digest,
 };
+use support::scratch_path;
 use tabular::{PrototypeTableNet, TableBatch, TableBatcher, TableNet, embedding_rule, rows};
 
 fn regularizer() -> MheRegularizer {
@@ -117,8 +119,7 @@ where
     let valid = DataLoaderBuilder::new(TableBatcher)
         .batch_size(250)
         .build(rows(250, 2));
-    let dir = std::env::temp_dir().join(format!("mhe-any-model-{}-{name}", std::process::id()));
-    std::fs::remove_dir_all(&dir).ok();
+    let dir = scratch_path(&format!("mhe-any-model-{name}"));
     let training = SupervisedTraining::new(&dir, train, valid)
         .metrics((AccuracyMetric::new(), LossMetric::new()))
         .metrics((EnergyMetric::hidden(), EnergyMetric::output()))
@@ -201,8 +202,7 @@ fn one_sgd_epoch(
     let valid = DataLoaderBuilder::new(TableBatcher)
         .batch_size(64)
         .build(rows(64, 2));
-    let dir = std::env::temp_dir().join(format!("mhe-any-model-{}-{name}", std::process::id()));
-    std::fs::remove_dir_all(&dir).ok();
+    let dir = scratch_path(&format!("mhe-any-model-{name}"));
     let result = SupervisedTraining::new(&dir, train, valid)
         .metrics((LossMetric::new(),))
         .metrics((EnergyMetric::hidden(), EnergyMetric::output()))
@@ -295,7 +295,7 @@ fn history(run: &RunFolder, epoch: usize) -> EpochRecord {
 
 #[test]
 fn fit_trains_a_model_of_ones_own_in_a_run_folder_and_resumes_it_bit_for_bit() {
-    let root = std::env::temp_dir().join(format!("mhe-any-model-{}-fit", std::process::id()));
+    let root = scratch_path("mhe-any-model-fit");
     let folder = |name: &str| {
         let run = RunFolder::new(root.join(name));
         std::fs::remove_dir_all(run.root()).ok();

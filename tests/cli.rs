@@ -25,9 +25,7 @@ fn stdout(output: &Output) -> String {
 }
 
 fn temp(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("mhe-cli-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(name)
+    scratch_path(&format!("mhe-cli/{name}"))
 }
 
 fn write_npy<T: npyz::AutoSerialize>(

@@ -1,16 +1,17 @@
 //! Every experiment at a tiny size (200 training digits, one epoch, one seed): the summary and
 //! figures are written and every number in them is finite.
 
+mod support;
+
 use std::path::{Path, PathBuf};
 
 use burn::tensor::Device;
 use burn_mhe_train::DatasetChoice;
 use burn_mhe_train::experiment::{ExperimentConfig, ExperimentName, render_page, run_experiment};
+use support::scratch_path;
 
 fn out(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("mhe-experiment-{}-{name}", std::process::id()));
-    std::fs::remove_dir_all(&dir).ok();
-    dir
+    scratch_path(&format!("mhe-experiment-{name}"))
 }
 
 fn tiny(name: ExperimentName) -> ExperimentConfig {

@@ -1,16 +1,18 @@
 //! The training job end to end on the shipped MNIST subset: burn's Learner with MHE, the
 //! history and results files, determinism, the effect of MHE, and resuming a stopped run.
 
+mod support;
+
 use burn::tensor::Device;
 use burn_mhe::Objective;
 use burn_mhe_train::{
     Architecture, DatasetChoice, ImageClassifierConfig, MheMode, RunFolder, TrainError,
     TrainJobConfig, TrainResults, checkpoint_path, epoch_file, resume, train,
 };
+use support::scratch_path;
 
 fn folder(name: &str) -> RunFolder {
-    let root = std::env::temp_dir().join(format!("mhe-train-{}-{name}", std::process::id()));
-    std::fs::remove_dir_all(&root).ok();
+    let root = scratch_path(&format!("mhe-train-{name}"));
     RunFolder::new(root)
 }
 

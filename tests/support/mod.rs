@@ -5,6 +5,18 @@
 use burn::tensor::{DType, Device, Tensor, TensorData};
 use burn_mhe::{EnergyConfig, OFFICIAL_VARIANTS};
 
+/// A fresh path (whatever an earlier run left there removed, its parent folder made) for a
+/// test's file or folder, in cargo's scratch folder of the target directory: the next run
+/// reuses it, and nothing is left in the system's temporary folder.
+pub fn scratch_path(name: &str) -> std::path::PathBuf {
+    let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+    std::fs::remove_dir_all(&path)
+        .or_else(|_| std::fs::remove_file(&path))
+        .ok();
+    std::fs::create_dir_all(path.parent().expect("a name under the scratch folder")).unwrap();
+    path
+}
+
 /// A `[rows, cols]` float64 tensor from row-major values.
 pub fn f64_matrix(values: Vec<f64>, cols: usize, device: &Device) -> Tensor<2> {
     let rows = values.len() / cols;

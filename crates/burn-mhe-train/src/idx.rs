@@ -214,7 +214,8 @@ mod tests {
     use super::*;
 
     fn dir() -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("mhe-idx-{}", std::process::id()));
+        // One fixed folder (overwritten by the next run), not one per process left behind.
+        let dir = std::env::temp_dir().join("mhe-idx-tests");
         std::fs::create_dir_all(&dir).unwrap();
         dir
     }

@@ -152,7 +152,8 @@ mod tests {
     use super::*;
 
     fn temp(name: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("mhe-npy-{}", std::process::id()));
+        // One fixed folder (overwritten by the next run), not one per process left behind.
+        let dir = std::env::temp_dir().join("mhe-npy-tests");
         std::fs::create_dir_all(&dir).unwrap();
         dir.join(name)
     }
