@@ -51,7 +51,7 @@ fn assert_buffers_match_float64(config: &EnergyConfig, input: &[f64], cols: usiz
     assert_eq!(path, EnergyPath::Buffers, "{what}");
     let (reference, path) = energy_and_gradient(&energy, input, cols, true);
     assert_eq!(path, EnergyPath::Dense, "{what}");
-    assert_matches(&buffers, &reference, 5e-5, what);
+    assert_matches(&buffers, &reference, 1e-5, what);
 }
 
 #[test]
