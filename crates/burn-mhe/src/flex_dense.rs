@@ -65,33 +65,20 @@ impl DenseEnergy<'_> {
             fill_gram(layer, d, parallel, &mut gram);
             let inv_norms = self.inv_norms(&gram, n)?;
             energies.push(self.couple(&mut gram, &inv_norms, parallel) as f32);
-            // SAFETY: `gram` is `n x n`, `layer` and `grad` are `n x d`, all row-major; gemm
-            // writes every entry of `grad` without reading it.
+            let threads = if parallel {
+                Parallelism::Rayon(rayon::current_num_threads())
+            } else {
+                Parallelism::None
+            };
+            // SAFETY: `gram` is `n x n`, `layer` and `grad` are `n x d`, all row-major, and
+            // `grad` is this layer's alone.
             unsafe {
-                gemm(
-                    n,
-                    d,
-                    n,
-                    grad.as_mut_ptr().cast::<f32>(),
-                    1,
-                    d as isize,
-                    false,
-                    gram.as_ptr(),
-                    1,
-                    n as isize,
-                    layer.as_ptr(),
-                    1,
-                    d as isize,
-                    0.0,
-                    1.0,
-                    false,
-                    false,
-                    false,
-                    if parallel {
-                        Parallelism::Rayon(rayon::current_num_threads())
-                    } else {
-                        Parallelism::None
-                    },
+                multiply(
+                    [n, n, d],
+                    (grad.as_mut_ptr().cast(), d),
+                    (gram.as_ptr(), n),
+                    (layer.as_ptr(), [1, d as isize]),
+                    threads,
                 );
             }
         }
@@ -313,29 +300,57 @@ unsafe fn gram_columns(
 ) {
     let n = rows.len() / d;
     assert!(columns.end <= n);
-    // SAFETY: `rows` is `n x d`, row-major, and `columns` lies within it (checked above); the
-    // caller vouches for `matrix`.
+    // SAFETY: `rows` is `n x d`, row-major, and `columns` lies within it (checked above): the
+    // product of its rows `0..columns.end` with the transposed rows `columns`; the caller
+    // vouches for `matrix`.
+    unsafe {
+        multiply(
+            [columns.end, d, columns.len()],
+            (matrix.0.add(columns.start), n),
+            (rows.as_ptr(), d),
+            (rows.as_ptr().add(columns.start * d), [d as isize, 1]),
+            Parallelism::None,
+        );
+    }
+}
+
+/// `dst = lhs rhs` for an `m x k` by `k x n` product (`[m, k, n]`) with gemm: `dst` and `lhs`
+/// row-major with the given row strides, `rhs` with the given `[column, row]` strides; `dst` is
+/// written without being read.
+///
+/// # Safety
+///
+/// Each pointer must cover the matrix its shape and strides describe, and no other thread may
+/// access `dst`'s entries meanwhile.
+unsafe fn multiply(
+    [m, k, n]: [usize; 3],
+    (dst, dst_row_stride): (*mut f32, usize),
+    (lhs, lhs_row_stride): (*const f32, usize),
+    (rhs, [rhs_column_stride, rhs_row_stride]): (*const f32, [isize; 2]),
+    parallelism: Parallelism,
+) {
+    // SAFETY: the caller's.
     unsafe {
         gemm(
-            columns.end,
-            columns.len(),
-            d,
-            matrix.0.add(columns.start),
+            m,
+            n,
+            k,
+            dst,
             1,
-            n as isize,
+            dst_row_stride as isize,
             false,
-            rows.as_ptr(),
+            lhs,
             1,
-            d as isize,
-            rows.as_ptr().add(columns.start * d),
-            d as isize,
-            1,
+            lhs_row_stride as isize,
+            rhs,
+            rhs_column_stride,
+            rhs_row_stride,
             0.0,
             1.0,
             false,
             false,
             false,
-            Parallelism::None,
+            parallelism,
         );
     }
 }
