@@ -343,7 +343,8 @@ impl HypersphericalEnergy {
 
     /// How [`batch_value_and_grad`](Self::batch_value_and_grad) computes the layers `[B, N, d]`
     /// of `neurons`. `Buffers` is taken by float32 layers on `flex` whose `N x N` matrix fits
-    /// the memory budget (unless a row's squared norm leaves `[2^-100, 2^100]`: then `Dense`).
+    /// the memory budget (unless a row's squared norm leaves `[2^-100, 2^100]`: then the tensor
+    /// path, `Dense` or `Blocked` as the budget allows).
     pub fn path(&self, neurons: &Tensor<3>) -> EnergyPath {
         let [b, n, _] = neurons.dims();
         let pair_matrix_bytes = (4 * n * n) as f64;

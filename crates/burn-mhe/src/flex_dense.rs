@@ -50,13 +50,18 @@ impl DenseEnergy<'_> {
         }
         let start = flex.layout().start_offset();
         let rows = &flex.storage::<f32>()[start..start + b * n * d];
-        // Both buffers are written by gemm before anything reads them: not zeroed first (a pass
-        // over memory as long as the rest of the work at 1024 x 4608).
+        // Both buffers are written by gemm before anything reads them, so they are not zeroed
+        // first (one more pass over `N x N` and `N x d` memory).
         let mut gram = Vec::with_capacity(n * n);
         let mut grads: Vec<f32> = Vec::with_capacity(b * n * d);
         let mut energies = Vec::with_capacity(b);
         // Small layers stay on this thread: waking the others costs more than they save.
         let parallel = n * n * d >= PARALLEL_WORK;
+        let threads = if parallel {
+            Parallelism::Rayon(rayon::current_num_threads())
+        } else {
+            Parallelism::None
+        };
         let grads_out = &mut grads.spare_capacity_mut()[..b * n * d];
         for (layer, grad) in rows
             .chunks_exact(n * d)
@@ -65,11 +70,6 @@ impl DenseEnergy<'_> {
             fill_gram(layer, d, parallel, &mut gram);
             let inv_norms = self.inv_norms(&gram, n)?;
             energies.push(self.couple(&mut gram, &inv_norms, parallel) as f32);
-            let threads = if parallel {
-                Parallelism::Rayon(rayon::current_num_threads())
-            } else {
-                Parallelism::None
-            };
             // SAFETY: `gram` is `n x n`, `layer` and `grad` are `n x d`, all row-major, and
             // `grad` is this layer's alone.
             unsafe {
