@@ -365,9 +365,6 @@ fn train_killed_twice_and_resumed_ends_like_the_run_left_alone() {
     ];
     let alone = temp("alone-run");
     let killed = temp("killed-run");
-    for run in [&alone, &killed] {
-        std::fs::remove_dir_all(run).ok();
-    }
     let with_out = |run: &PathBuf| {
         let mut args = job.to_vec();
         args.extend(["--out", run.to_str().unwrap()]);
@@ -504,4 +501,39 @@ fn train_takes_a_family_objective_with_the_released_weights() {
             .unwrap()
             .is_finite()
     );
+}
+
+#[test]
+fn resume_continues_on_the_device_the_run_was_started_on() {
+    let run = temp("ndarray-run");
+    let run_path = run.to_str().unwrap();
+    let device_of = || {
+        let results = std::fs::read_to_string(run.join("results.json")).unwrap();
+        let results: serde_json::Value = serde_json::from_str(&results).unwrap();
+        results["device"].as_str().unwrap().to_owned()
+    };
+    let job = [
+        "train",
+        "--model",
+        "mlp",
+        "--width",
+        "0.25",
+        "--epochs",
+        "1",
+        "--train-limit",
+        "200",
+    ];
+    let mut args = job.to_vec();
+    args.extend(["--device", "ndarray", "--out", run_path]);
+    stdout(&mhe(&args));
+    let config = std::fs::read_to_string(run.join("config.json")).unwrap();
+    let config: serde_json::Value = serde_json::from_str(&config).unwrap();
+    assert_eq!(config["device"], "ndarray");
+    assert!(device_of().contains("NdArray"), "{}", device_of());
+    // A finished run is evaluated again on resume: on its own device without --device, on the
+    // one named with it.
+    stdout(&mhe(&["train", "--resume", run_path]));
+    assert!(device_of().contains("NdArray"), "{}", device_of());
+    stdout(&mhe(&["train", "--resume", run_path, "--device", "cpu"]));
+    assert!(device_of().contains("Flex"), "{}", device_of());
 }

@@ -170,6 +170,11 @@ pub struct TrainJobConfig {
     /// Seeds the weights, the validation split and the batch order.
     #[config(default = 42)]
     pub seed: u64,
+    /// The name of the device the run was started on, as its caller names it (`mhe train`
+    /// records its `--device`, so that `--resume` continues there); the job trains on the
+    /// `Device` it is given and only keeps this.
+    #[config(default = "None")]
+    pub device: Option<String>,
 }
 
 impl TrainJobConfig {

@@ -20,6 +20,14 @@ pub enum DeviceChoice {
 }
 
 impl DeviceChoice {
+    /// The name `--device` takes for it (`cpu`, `ndarray`, ...).
+    pub fn name(self) -> String {
+        self.to_possible_value()
+            .expect("every choice has a name")
+            .get_name()
+            .to_owned()
+    }
+
     /// The device, or a message naming the cargo feature it needs.
     pub fn device(self) -> Result<Device, String> {
         match self {

@@ -3,11 +3,12 @@
 use std::fmt::Write;
 use std::path::PathBuf;
 
+use burn::config::Config;
 use burn_mhe_train::{
     Architecture, DatasetChoice, ImageClassifierConfig, Imbalance, MheMode, OptimizerChoice,
     RunFolder, TrainJobConfig, TrainResults,
 };
-use clap::Args;
+use clap::{Args, ValueEnum};
 
 use crate::cli_error::CliError;
 use crate::device::DeviceChoice;
@@ -80,14 +81,14 @@ pub struct TrainArgs {
     /// Seeds the weights, the validation split and the batch order.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
-    /// Backend to train on.
-    #[arg(long, value_enum, default_value_t = DeviceChoice::Cpu)]
-    pub device: DeviceChoice,
+    /// Backend to train on [default: cpu; with --resume, the one the run was started on].
+    #[arg(long, value_enum)]
+    pub device: Option<DeviceChoice>,
     /// The new run folder: config.json, checkpoints, history, burn's logs, results.json.
     #[arg(long, required_unless_present = "resume", conflicts_with = "resume")]
     pub out: Option<PathBuf>,
-    /// Continue the interrupted run in this folder with its saved configuration (the other
-    /// options except --device are ignored).
+    /// Continue the interrupted run in this folder with its saved configuration, on its own
+    /// device unless --device says otherwise (the other options are ignored).
     #[arg(long)]
     pub resume: Option<PathBuf>,
 }
@@ -116,19 +117,34 @@ impl TrainArgs {
             .with_imbalance(self.imbalance)
             .with_train_limit(self.train_limit)
             .with_seed(self.seed)
+            .with_device(Some(self.device.unwrap_or(DeviceChoice::Cpu).name()))
     }
+}
+
+/// The device `run` was started on, as its `config.json` names it (`None` for runs of earlier
+/// versions, or a folder without a readable configuration, which `resume` then reports).
+fn started_on(run: &RunFolder) -> Option<DeviceChoice> {
+    let config = TrainJobConfig::load(run.config()).ok()?;
+    DeviceChoice::from_str(config.device.as_deref()?, true).ok()
 }
 
 /// Runs `mhe train` and returns the summary to print.
 pub fn run(args: &TrainArgs) -> Result<String, CliError> {
-    let device = args.device.device().map_err(CliError::Usage)?;
+    let device = |choice: Option<DeviceChoice>| {
+        choice
+            .unwrap_or(DeviceChoice::Cpu)
+            .device()
+            .map_err(CliError::Usage)
+    };
     let (results, run) = match (&args.resume, &args.out) {
         (Some(folder), _) => {
             let run = RunFolder::new(folder);
+            let device = device(args.device.or_else(|| started_on(&run)))?;
             (burn_mhe_train::resume(&run, &device)?.results, run)
         }
         (None, Some(folder)) => {
             let run = RunFolder::new(folder);
+            let device = device(args.device)?;
             (
                 burn_mhe_train::train(&args.config(), &run, &device)?.results,
                 run,
