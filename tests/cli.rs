@@ -386,6 +386,8 @@ fn train_killed_twice_and_resumed_ends_like_the_run_left_alone() {
     );
     kill_once_written(&resume_args, &checkpoint(3));
     assert!(!killed.join("results.json").exists());
+    // The killed trainer's lock died with it.
+    drop(burn_mhe_train::FolderLock::acquire(&killed).unwrap());
     let printed = stdout(&mhe(&resume_args));
     assert!(printed.contains("test accuracy"), "{printed}");
 
@@ -536,4 +538,135 @@ fn resume_continues_on_the_device_the_run_was_started_on() {
     assert!(device_of().contains("NdArray"), "{}", device_of());
     stdout(&mhe(&["train", "--resume", run_path, "--device", "cpu"]));
     assert!(device_of().contains("Flex"), "{}", device_of());
+}
+
+/// `mhe train --resume RUN` as a child process, its output captured.
+fn spawn_resume(run: &str) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_mhe"))
+        .args(["train", "--resume", run])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// A finished `mhe train` run of an MLP of `width` for `epochs` on `train_limit` shipped
+/// digits in the scratch folder `name`, and its `results.json`.
+fn finished_mlp_run(
+    name: &str,
+    width: &str,
+    epochs: &str,
+    train_limit: &str,
+) -> (PathBuf, serde_json::Value) {
+    let run = temp(name);
+    let job = [
+        "train",
+        "--model",
+        "mlp",
+        "--width",
+        width,
+        "--epochs",
+        epochs,
+        "--train-limit",
+        train_limit,
+        "--out",
+        run.to_str().unwrap(),
+    ];
+    stdout(&mhe(&job));
+    let results = results_json(&run);
+    (run, results)
+}
+
+/// Cuts the file at `path` in half.
+fn truncate(path: &std::path::Path) {
+    let bytes = std::fs::read(path).unwrap();
+    std::fs::write(path, &bytes[..bytes.len() / 2]).unwrap();
+}
+
+#[test]
+fn damaged_checkpoints_and_held_folders_end_in_exit_code_two_never_a_panic() {
+    let (run, alone) = finished_mlp_run("damaged-run", "0.25", "3", "600");
+    let run_path = run.to_str().unwrap();
+    let checkpoint =
+        |name: &str, epoch: usize| run.join("checkpoint").join(format!("{name}-{epoch}.bpk"));
+
+    // The newest checkpoint cut in half: epoch 3 is trained again from epoch 2's, to the same
+    // weights.
+    truncate(&checkpoint("model", 3));
+    std::fs::remove_file(run.join("results.json")).unwrap();
+    let resumed = mhe(&["train", "--resume", run_path]);
+    let warning = String::from_utf8_lossy(&resumed.stderr).into_owned();
+    assert!(warning.contains("model-3.bpk") && warning.contains("continuing after epoch 2"));
+    stdout(&resumed);
+    assert_eq!(
+        results_json(&run)["weights_digest"],
+        alone["weights_digest"]
+    );
+    assert_eq!(curves_of(&results_json(&run)), curves_of(&alone));
+
+    // Both kept checkpoints damaged: exit 2 naming the newest, no panic.
+    truncate(&checkpoint("model", 3));
+    truncate(&checkpoint("optim", 2));
+    std::fs::remove_file(run.join("results.json")).unwrap();
+    let refused = mhe(&["train", "--resume", run_path]);
+    let message = String::from_utf8_lossy(&refused.stderr).into_owned();
+    assert_eq!(refused.status.code(), Some(2), "{message}");
+    assert!(message.contains("model-3.bpk"), "{message}");
+    assert!(!message.contains("panicked"), "{message}");
+
+    // A folder held by another process (this test) is refused by name, for a run and a sweep.
+    let held = burn_mhe_train::FolderLock::acquire(&run).unwrap();
+    let busy = mhe(&["train", "--resume", run_path]);
+    let message = String::from_utf8_lossy(&busy.stderr).into_owned();
+    assert_eq!(busy.status.code(), Some(2), "{message}");
+    let holder = format!("in use by process {}", std::process::id());
+    assert!(message.contains(&holder), "{message}");
+    let sweep = temp("held-sweep");
+    let _held_sweep = burn_mhe_train::FolderLock::acquire(&sweep).unwrap();
+    let experiment = [
+        "experiment",
+        "depth",
+        "--seeds",
+        "1",
+        "--epochs",
+        "1",
+        "--train-limit",
+        "200",
+        "--out",
+        sweep.to_str().unwrap(),
+    ];
+    let busy = mhe(&experiment);
+    let message = String::from_utf8_lossy(&busy.stderr).into_owned();
+    assert_eq!(busy.status.code(), Some(2), "{message}");
+    assert!(message.contains(&holder), "{message}");
+    assert!(!sweep.join("runs").exists());
+    drop(held);
+}
+
+#[test]
+fn two_resumes_of_one_folder_train_it_once() {
+    let (run, alone) = finished_mlp_run("raced-run", "0.5", "2", "2000");
+    let run_path = run.to_str().unwrap();
+    // Epoch 2 lost: each resume would train it.
+    for name in ["model", "optim", "scheduler"] {
+        std::fs::remove_file(run.join("checkpoint").join(format!("{name}-2.bpk"))).unwrap();
+    }
+    std::fs::remove_file(run.join("results.json")).unwrap();
+    let (first, second) = (spawn_resume(run_path), spawn_resume(run_path));
+    let mut outcomes: Vec<(Option<i32>, String)> = [first, second]
+        .into_iter()
+        .map(|child| {
+            let output = child.wait_with_output().unwrap();
+            let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+            (output.status.code(), stderr)
+        })
+        .collect();
+    outcomes.sort();
+    assert_eq!(outcomes[0].0, Some(0), "{outcomes:?}");
+    assert_eq!(outcomes[1].0, Some(2), "{outcomes:?}");
+    assert!(outcomes[1].1.contains("in use by process"), "{outcomes:?}");
+    assert_eq!(
+        results_json(&run)["weights_digest"],
+        alone["weights_digest"]
+    );
 }

@@ -249,3 +249,34 @@ fn a_replication_runs_the_seeds_from_its_first_seed() {
     let markdown = std::fs::read_to_string(dir.join("summary.md")).unwrap();
     assert!(markdown.contains("2 seed(s) (3-4)"), "{markdown}");
 }
+
+#[test]
+fn a_damaged_committed_run_is_trained_again_never_summarized() {
+    let dir = out("damaged-runs");
+    let config = tiny(ExperimentName::Depth).with_depths(vec![1]);
+    let summary = run_experiment(&config, &dir, &Device::flex()).unwrap();
+    keep_only_committed_files(&dir.join("runs"));
+    let run = |label: &str| dir.join("runs").join(format!("{label}-seed0"));
+    // One run's results cut short, another's predictions cut in half, and a third's results
+    // that parse but whose accuracy was edited.
+    std::fs::write(
+        run("baseline_depth_1").join("results.json"),
+        "{\"test_accuracy\": 0.",
+    )
+    .unwrap();
+    let predictions = run("mhe_depth_1").join("predictions.json");
+    let bytes = std::fs::read(&predictions).unwrap();
+    std::fs::write(&predictions, &bytes[..bytes.len() / 2]).unwrap();
+    let edited = run("half-mhe_depth_1").join("results.json");
+    let mut results: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&edited).unwrap()).unwrap();
+    results["test_accuracy"] = 0.99.into();
+    std::fs::write(&edited, results.to_string()).unwrap();
+
+    let again = run_experiment(&config, &dir, &Device::flex()).unwrap();
+    for (rerun, first) in again.settings.iter().zip(&summary.settings) {
+        assert_eq!(rerun.test_accuracy, first.test_accuracy, "{}", first.label);
+        assert_eq!(rerun.output_energy, first.output_energy, "{}", first.label);
+        assert_eq!(rerun.vs_baseline, first.vs_baseline, "{}", first.label);
+    }
+}

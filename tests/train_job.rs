@@ -5,9 +5,12 @@ mod support;
 
 use burn::tensor::Device;
 use burn_mhe::Objective;
+use std::path::Path;
+
 use burn_mhe_train::{
-    Architecture, DatasetChoice, ImageClassifierConfig, MheMode, RunFolder, TrainError,
-    TrainJobConfig, TrainResults, checkpoint_path, epoch_file, resume, train,
+    Architecture, CheckpointState, DatasetChoice, ImageClassifierConfig, MheMode, RunFolder,
+    TrainError, TrainJobConfig, TrainResults, checkpoint_path, checkpoint_state, epoch_file,
+    resume, train,
 };
 use support::scratch_path;
 
@@ -182,7 +185,7 @@ fn a_resumed_run_ends_bit_for_bit_where_the_uninterrupted_run_ends() {
                 std::fs::remove_file(epoch_file(run.root(), 3)).unwrap();
             }
             std::fs::remove_file(run.results()).unwrap();
-            assert_eq!(run.last_complete_epoch(3), 2);
+            assert_eq!(run.last_intact_epoch(3).unwrap(), 2);
             let resumed = resume(&run, device).unwrap().results;
             let epochs: Vec<usize> = resumed.history.iter().map(|e| e.epoch).collect();
             assert_eq!(epochs, [1, 2, 3]);
@@ -285,4 +288,170 @@ fn a_pole_objective_trains_and_resumes_with_its_poles() {
     let resumed = resume(&run, &flex()).unwrap().results;
     assert_eq!(curves(&resumed), curves(&full));
     assert_eq!(resumed.weights_digest, full.weights_digest);
+}
+
+/// How a file is damaged: what a full disk, a partial copy or a crash of the file system does.
+#[derive(Debug, Clone, Copy)]
+enum Damage {
+    /// Cut in half.
+    Truncate,
+    /// Overwritten with junk of the same size (only its checksum can tell).
+    Junk,
+    /// Left empty.
+    Empty,
+    /// Gone.
+    Missing,
+}
+
+const DAMAGES: [Damage; 4] = [
+    Damage::Truncate,
+    Damage::Junk,
+    Damage::Empty,
+    Damage::Missing,
+];
+
+fn damage(path: &Path, how: Damage) {
+    let bytes = std::fs::read(path).unwrap();
+    match how {
+        Damage::Truncate => std::fs::write(path, &bytes[..bytes.len() / 2]).unwrap(),
+        Damage::Junk => {
+            let junk: Vec<u8> = (0..bytes.len()).map(|i| (i * 7 + 13) as u8).collect();
+            assert_ne!(junk, bytes);
+            std::fs::write(path, junk).unwrap()
+        }
+        Damage::Empty => std::fs::write(path, []).unwrap(),
+        Damage::Missing => std::fs::remove_file(path).unwrap(),
+    }
+}
+
+/// Asserts that `resumed` ends where the uninterrupted run `full` ended, bit for bit.
+fn assert_same_run(resumed: &TrainResults, full: &TrainResults, case: &str) {
+    assert_eq!(curves(resumed), curves(full), "{case}");
+    assert_eq!(resumed.test_accuracy, full.test_accuracy, "{case}");
+    assert_eq!(resumed.weights_digest, full.weights_digest, "{case}");
+}
+
+/// The results of a three-epoch run left alone, and a finished run of the same job in the
+/// folder `name` to damage.
+fn reference_and_run(name: &str) -> (TrainResults, RunFolder) {
+    let job = tiny(MheMode::Mhe, 3);
+    let full = train(&job, &folder(&format!("{name}-full")), &flex())
+        .unwrap()
+        .results;
+    let run = folder(name);
+    train(&job, &run, &flex()).unwrap();
+    (full, run)
+}
+
+#[test]
+fn a_damaged_checkpoint_falls_back_to_the_epoch_before_and_ends_bit_for_bit() {
+    let (full, run) = reference_and_run("damage");
+    let checkpoints = run.checkpoints();
+    for name in ["model", "optim", "scheduler"] {
+        for how in DAMAGES {
+            let case = format!("{name}-3.bpk {how:?}");
+            let record = checkpoint_path(&checkpoints, name, 3);
+            damage(&record, how);
+            std::fs::remove_file(run.results()).unwrap();
+            let state = checkpoint_state(&checkpoints, 3);
+            let found = match how {
+                Damage::Missing => state == CheckpointState::Incomplete,
+                _ => matches!(&state, CheckpointState::Damaged { path, .. } if *path == record),
+            };
+            assert!(found, "{case}: {state:?}");
+            assert_eq!(run.last_intact_epoch(3).unwrap(), 2, "{case}");
+            let resumed = resume(&run, &flex()).unwrap().results;
+            assert_same_run(&resumed, &full, &case);
+            // Epoch 3 was trained again and checkpointed whole.
+            assert_eq!(checkpoint_state(&checkpoints, 3), CheckpointState::Complete);
+        }
+    }
+}
+
+#[test]
+fn damage_with_no_intact_checkpoint_left_is_an_error_naming_the_file() {
+    let (full, run) = reference_and_run("no-intact");
+    let checkpoints = run.checkpoints();
+    damage(&checkpoint_path(&checkpoints, "model", 3), Damage::Truncate);
+    damage(&checkpoint_path(&checkpoints, "optim", 2), Damage::Junk);
+    std::fs::remove_file(run.results()).unwrap();
+    let error = resume(&run, &flex()).unwrap_err();
+    match &error {
+        TrainError::CorruptRunFile { path, message } => {
+            assert_eq!(path, &checkpoint_path(&checkpoints, "model", 3));
+            assert!(message.contains("no older intact checkpoint"), "{message}");
+        }
+        other => panic!("{other}"),
+    }
+    // As the message says: without the checkpoints the run is trained again from the start.
+    std::fs::remove_dir_all(&checkpoints).unwrap();
+    assert_eq!(run.last_intact_epoch(3).unwrap(), 0);
+    let resumed = resume(&run, &flex()).unwrap().results;
+    assert_same_run(&resumed, &full, "from the start");
+}
+
+#[test]
+fn damaged_history_records_are_trained_again() {
+    let (full, run) = reference_and_run("history");
+    // Epoch 3's record: its checkpoint of epoch 2 is kept, so only epoch 3 is trained again;
+    // epoch 2's: epoch 1's checkpoint is gone, so the run starts again.
+    for (epoch, continued_after) in [(3, 2), (2, 0)] {
+        for how in DAMAGES {
+            let case = format!("epoch-{epoch}.json {how:?}");
+            damage(&epoch_file(run.root(), epoch), how);
+            std::fs::remove_file(run.results()).unwrap();
+            assert_eq!(run.last_intact_epoch(3).unwrap(), continued_after, "{case}");
+            let resumed = resume(&run, &flex()).unwrap().results;
+            assert_same_run(&resumed, &full, &case);
+        }
+    }
+}
+
+#[test]
+fn checkpoints_of_earlier_versions_without_seals_are_checked_by_loading_them() {
+    let run = folder("unsealed");
+    train(&tiny(MheMode::Mhe, 2), &run, &flex()).unwrap();
+    let checkpoints = run.checkpoints();
+    for name in ["model", "optim", "scheduler"] {
+        let record = checkpoint_path(&checkpoints, name, 2);
+        std::fs::remove_file(record.with_extension("bpk.seal")).unwrap();
+    }
+    assert_eq!(checkpoint_state(&checkpoints, 2), CheckpointState::Complete);
+    for (name, how) in [("model", Damage::Truncate), ("optim", Damage::Empty)] {
+        let record = checkpoint_path(&checkpoints, name, 2);
+        let intact = std::fs::read(&record).unwrap();
+        damage(&record, how);
+        match checkpoint_state(&checkpoints, 2) {
+            CheckpointState::Damaged { path, problem } => {
+                assert_eq!(path, record);
+                assert!(problem.contains("burn cannot load it"), "{problem}");
+            }
+            other => panic!("{name} {how:?}: {other:?}"),
+        }
+        std::fs::write(&record, intact).unwrap();
+    }
+}
+
+#[test]
+fn damaged_configurations_are_refused_by_name() {
+    let run = folder("config-damage");
+    train(&tiny(MheMode::Mhe, 1), &run, &flex()).unwrap();
+    for file in [run.config(), run.fit_config()] {
+        let intact = std::fs::read(&file).unwrap();
+        for how in [Damage::Truncate, Damage::Junk, Damage::Empty] {
+            damage(&file, how);
+            match resume(&run, &flex()) {
+                Err(TrainError::CorruptRunFile { path, .. }) => assert_eq!(path, file),
+                other => panic!("{} {how:?}: {other:?}", file.display()),
+            }
+            std::fs::write(&file, &intact).unwrap();
+        }
+    }
+    // A missing fit.json is written again from config.json; a missing config.json is no run.
+    std::fs::remove_file(run.fit_config()).unwrap();
+    resume(&run, &flex()).unwrap();
+    assert!(run.fit_config().is_file());
+    std::fs::remove_file(run.config()).unwrap();
+    let error = resume(&run, &flex()).unwrap_err();
+    assert!(error.to_string().contains("holds no run"), "{error}");
 }

@@ -40,6 +40,16 @@ pub enum TrainError {
         /// What is wrong with it.
         message: String,
     },
+    /// Another trainer holds the folder (see [`FolderLock`](crate::FolderLock)).
+    #[error(
+        "{folder} is in use by {holder}; one trainer per folder: wait for it to end or stop it"
+    )]
+    Busy {
+        /// The run or sweep folder.
+        folder: PathBuf,
+        /// Who holds it, as its lock file says.
+        holder: String,
+    },
     /// Training stopped before its last epoch.
     #[error("training stopped before its last epoch: {0}")]
     Stopped(String),

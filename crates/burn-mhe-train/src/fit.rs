@@ -174,10 +174,12 @@ pub struct FitData<I, Bt> {
 ///
 /// The folder receives `fit.json`, burn's metric logs, a history record per epoch
 /// (`history/epoch-K.json`: loss, accuracy where a metric named `Accuracy` is registered,
-/// energies) and atomic checkpoints of the last two epochs. If `run` already holds epochs of
-/// this configuration, training resumes after the last one whose checkpoint and history are
-/// both complete, and ends bit for bit where the uninterrupted run would have (same weights,
-/// same history); a finished run is only loaded. A folder of another configuration is refused.
+/// energies) and atomic, sealed checkpoints of the last two epochs. If `run` already holds
+/// epochs of this configuration, training resumes after the last one whose checkpoint and
+/// history are both intact ([`RunFolder::last_intact_epoch`]: a damaged checkpoint falls back
+/// to the one before it), and ends bit for bit where the uninterrupted run would have (same
+/// weights, same history); a finished run is only loaded. A folder of another configuration is
+/// refused, and so is a folder another process is training in ([`RunFolder::lock`]).
 ///
 /// The `Loss` and both [`EnergyMetric`]s are registered here; `customize` adds the rest to
 /// burn's `SupervisedTraining`: your metrics (e.g.
@@ -186,8 +188,9 @@ pub struct FitData<I, Bt> {
 /// not finite stops training with [`TrainError::Stopped`] and is not recorded.
 ///
 /// # Errors
-/// A bad `config`, a folder of another configuration, an unreadable folder, and training that
-/// stopped early.
+/// A bad `config`, a folder of another configuration or held by another process, a damaged
+/// `fit.json`, damaged checkpoints with no intact one to fall back to, an unreadable folder,
+/// and training that stopped early.
 pub fn fit<LM, I, B, Bt>(
     model: LM,
     data: FitData<I, Bt>,
@@ -205,6 +208,7 @@ where
     Bt: Batcher<I, B> + Clone + 'static,
 {
     config.check()?;
+    let _lock = run.lock()?;
     let done = continue_after(run, config)?;
     // Epoch k's order depends on the seed and k alone: a resumed run trains on the batches the
     // uninterrupted run would have.
@@ -276,7 +280,7 @@ fn continue_after(run: &RunFolder, config: &FitConfig) -> Result<usize, TrainErr
         let json = serde_json::to_string_pretty(&wanted).expect("configurations serialize");
         write_atomically(&path, &json)?;
     }
-    let done = run.last_complete_epoch(config.epochs);
+    let done = run.last_intact_epoch(config.epochs)?;
     forget_after(run.root(), done)?;
     Ok(done)
 }

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::atomic::write_atomically;
 use crate::error::TrainError;
 use crate::metric::{HIDDEN_ENERGY, OUTPUT_ENERGY};
+use crate::run_folder::read_json;
 
 /// What one finished epoch measured. Losses are the model's task loss (cross-entropy for the
 /// image job; without the penalty); accuracies are fractions in `[0, 1]`, `NaN` (`null` in
@@ -68,29 +69,35 @@ pub fn epoch_file(run: &Path, epoch: usize) -> PathBuf {
 
 /// Reads the records of epochs `1..=last`; every one must be there.
 pub fn read_history(run: &Path, last: usize) -> Result<Vec<EpochRecord>, TrainError> {
-    (1..=last)
-        .map(|epoch| {
-            let path = epoch_file(run, epoch);
-            let text = std::fs::read_to_string(&path).map_err(TrainError::io(&path))?;
-            let record: EpochRecord =
-                serde_json::from_str(&text).map_err(|e| TrainError::CorruptRunFile {
-                    path: path.clone(),
-                    message: e.to_string(),
-                })?;
-            if record.epoch != epoch {
-                return Err(TrainError::CorruptRunFile {
-                    path,
-                    message: format!("holds epoch {}", record.epoch),
-                });
-            }
-            Ok(record)
-        })
-        .collect()
+    (1..=last).map(|epoch| read_record(run, epoch)).collect()
 }
 
-/// The number of consecutive epochs from 1 with a record.
-pub fn recorded_epochs(run: &Path) -> usize {
-    (1..).take_while(|&e| epoch_file(run, e).is_file()).count()
+/// Reads the record of `epoch`: it must parse and be that epoch's.
+fn read_record(run: &Path, epoch: usize) -> Result<EpochRecord, TrainError> {
+    let path = epoch_file(run, epoch);
+    let record: EpochRecord = read_json(&path)?;
+    if record.epoch != epoch {
+        return Err(TrainError::CorruptRunFile {
+            path,
+            message: format!("holds epoch {}", record.epoch),
+        });
+    }
+    Ok(record)
+}
+
+/// The number of consecutive epochs from 1 with a readable record, and what is wrong with the
+/// next record if its file is there: a damaged record ends the count like a missing one.
+pub fn recorded_epochs(run: &Path) -> (usize, Option<TrainError>) {
+    let mut epochs = 0;
+    loop {
+        match read_record(run, epochs + 1) {
+            Ok(_) => epochs += 1,
+            Err(error) => {
+                let damage = epoch_file(run, epochs + 1).exists().then_some(error);
+                return (epochs, damage);
+            }
+        }
+    }
 }
 
 /// Removes the records of epochs after `last` (left by a run stopped before checkpointing).

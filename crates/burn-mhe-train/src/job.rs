@@ -25,7 +25,7 @@ use crate::evaluate::{Predictions, TestScores, evaluate};
 use crate::fit::{FitConfig, FitData, OptimizerChoice, fit};
 use crate::history::{EpochRecord, read_history};
 use crate::model::{ImageClassifier, ImageClassifierConfig};
-use crate::run_folder::{RunFolder, TrainResults};
+use crate::run_folder::{RunFolder, TrainResults, read_json};
 use crate::seeded::init_seeded;
 
 /// Which regularizer the job trains with.
@@ -280,22 +280,23 @@ pub struct TrainedRun {
 
 /// Trains `config` from scratch on `device` into the new run folder `run`.
 ///
-/// Fails before training if the configuration is bad, the data is missing, or `run` already
-/// holds a run (continue that one with [`resume`]).
+/// Fails before training if the configuration is bad, the data is missing, `run` already
+/// holds a run (continue that one with [`resume`]), or another process holds `run`. The folder
+/// is held ([`RunFolder::lock`]) until `results.json` is written.
 pub fn train(
     config: &TrainJobConfig,
     run: &RunFolder,
     device: &Device,
 ) -> Result<TrainedRun, TrainError> {
     config.check()?;
+    let splits = load_splits(config)?;
+    let _lock = run.lock()?;
     if run.config().exists() {
         return Err(TrainError::InvalidConfig(format!(
             "{} already holds a run: resume it or choose another folder",
             run.root().display()
         )));
     }
-    let splits = load_splits(config)?;
-    std::fs::create_dir_all(run.root()).map_err(TrainError::io(run.root()))?;
     let json = serde_json::to_string_pretty(config).expect("configurations serialize");
     write_atomically(&run.config(), &json)?;
     fit_image_classifier(config, splits, run, device)
@@ -303,9 +304,12 @@ pub fn train(
 
 /// Continues the run in `run` from its last complete epoch (checkpoint and history both
 /// written); later partial epochs are dropped and trained again, so the history holds every
-/// epoch exactly once. A finished run is only evaluated again.
+/// epoch exactly once. A finished run is only evaluated again. A damaged checkpoint falls back
+/// to the one before it ([`RunFolder::last_intact_epoch`]); damaged files with nothing to
+/// fall back to, and a folder another process holds, are errors that name the file or holder.
 pub fn resume(run: &RunFolder, device: &Device) -> Result<TrainedRun, TrainError> {
     let path = run.config();
+    let _lock = run.root().is_dir().then(|| run.lock()).transpose()?;
     if !path.is_file() {
         return Err(TrainError::InvalidConfig(format!(
             "{} holds no run (no config.json)",
@@ -319,6 +323,50 @@ pub fn resume(run: &RunFolder, device: &Device) -> Result<TrainedRun, TrainError
     config.check()?;
     let splits = load_splits(&config)?;
     fit_image_classifier(&config, splits, run, device)
+}
+
+/// The finished run in `run` as its `results.json` and `predictions.json` hold it, checked
+/// against `config.json` and each other: the results of that configuration, every epoch's
+/// record, one prediction per test item, and the accuracy those predictions give.
+///
+/// # Errors
+/// [`TrainError::CorruptRunFile`] naming the file that is unreadable or does not fit.
+pub(crate) fn read_finished(run: &RunFolder) -> Result<(TrainResults, Predictions), TrainError> {
+    let config: serde_json::Value = read_json(&run.config())?;
+    let results = run.read_results()?;
+    let predictions = run.read_predictions()?;
+    let corrupt = |path: std::path::PathBuf, message: String| {
+        Err(TrainError::CorruptRunFile { path, message })
+    };
+    if results.config != config {
+        return corrupt(
+            run.results(),
+            "holds the results of another configuration".into(),
+        );
+    }
+    let epochs = config["epochs"].as_u64().unwrap_or(0) as usize;
+    if !results.history.iter().map(|e| e.epoch).eq(1..=epochs) {
+        return corrupt(run.results(), format!("does not hold epochs 1 to {epochs}"));
+    }
+    let items = results.split_sizes[2];
+    if predictions.labels.len() != items || predictions.predicted.len() != items {
+        return corrupt(
+            run.predictions(),
+            format!("does not hold one prediction for each of the {items} test items"),
+        );
+    }
+    let correct = predictions.correct().iter().filter(|&&c| c).count();
+    let accuracy = correct as f64 / items.max(1) as f64;
+    if (accuracy - results.test_accuracy).abs() > 1e-9 {
+        return corrupt(
+            run.predictions(),
+            format!(
+                "gives test accuracy {accuracy}, results.json says {}",
+                results.test_accuracy
+            ),
+        );
+    }
+    Ok((results, predictions))
 }
 
 fn load_splits(config: &TrainJobConfig) -> Result<DataSplits, TrainError> {
@@ -425,5 +473,29 @@ fn results(
         hidden_energy: energy(burn_mhe::LayerRole::Hidden),
         output_energy: energy(burn_mhe::LayerRole::Output),
         layers,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every run committed under docs/results passes the check that a sweep reuses runs with:
+    /// rerunning a committed sweep trains nothing.
+    #[test]
+    fn every_committed_run_passes_the_reuse_check() {
+        let results = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/results");
+        let mut checked = 0;
+        for sweep in std::fs::read_dir(results).unwrap() {
+            let runs = sweep.unwrap().path().join("runs");
+            for run in std::fs::read_dir(&runs).into_iter().flatten() {
+                let run = RunFolder::new(run.unwrap().path());
+                if let Err(error) = read_finished(&run) {
+                    panic!("{}: {error}", run.root().display());
+                }
+                checked += 1;
+            }
+        }
+        assert!(checked >= 221, "{checked} committed runs");
     }
 }

@@ -11,7 +11,8 @@
 //!   validation split, a size limit and class imbalance.
 //! - [`ImageClassifierConfig`]: MLP, paper-style CNN, and a CNN with 2-D features.
 //! - [`fit`]: any model (e.g. a [`WithMhe`]) trained in a run folder by burn's Learner, with
-//!   atomic checkpoints, a per-epoch history, a stop on divergence and a bit-exact resume.
+//!   atomic, sealed checkpoints, a per-epoch history, a stop on divergence, a bit-exact resume
+//!   that falls back past a damaged checkpoint, and one trainer per folder ([`FolderLock`]).
 //! - [`train`], [`resume`]: the job behind `mhe train` (an image classifier through [`fit`]),
 //!   which adds the test evaluation, `predictions.json` and `results.json`.
 //! - [`experiment`]: the paper's experiments as sweeps of runs with summaries and figures.
@@ -33,6 +34,7 @@ mod history;
 mod idx;
 mod job;
 mod loader;
+mod lock;
 mod metric;
 mod model;
 mod renderer;
@@ -41,7 +43,7 @@ mod seeded;
 mod supervised;
 
 pub use batcher::ImageBatcher;
-pub use checkpoint::{AtomicFileCheckpointer, checkpoint_complete, checkpoint_path};
+pub use checkpoint::{AtomicFileCheckpointer, CheckpointState, checkpoint_path, checkpoint_state};
 pub use classifier::{ClassBatch, Classifier, MheClassifier, MheOutput};
 pub use data::{DataSplits, Imbalance, SplitPlan, Subset, permutation};
 pub use dataset::{CLASSES, DatasetChoice, FASHION_MNIST_DIR, MNIST_SUBSET_DIR};
@@ -54,6 +56,7 @@ pub use history::{EpochRecord, HistoryLogger, epoch_file};
 pub use idx::{IdxDataset, IdxError, ImageItem};
 pub use job::{MheMode, TrainJobConfig, TrainedRun, resume, train};
 pub use loader::EpochOrderLoader;
+pub use lock::FolderLock;
 pub use metric::{EnergyInput, EnergyMetric, EnergyPart, HIDDEN_ENERGY, OUTPUT_ENERGY};
 pub use model::{Architecture, ConvBlock, ImageClassifier, ImageClassifierConfig};
 pub use renderer::EpochLineRenderer;

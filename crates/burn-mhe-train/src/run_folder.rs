@@ -6,10 +6,11 @@ use std::path::{Path, PathBuf};
 use burn_mhe::LayerReport;
 use serde::{Deserialize, Serialize};
 
-use crate::checkpoint::checkpoint_complete;
+use crate::checkpoint::{CheckpointState, checkpoint_state};
 use crate::error::TrainError;
 use crate::evaluate::Predictions;
 use crate::history::{EpochRecord, recorded_epochs};
+use crate::lock::FolderLock;
 
 /// What a finished run wrote to `results.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -78,13 +79,54 @@ impl RunFolder {
         self.root.join("checkpoint")
     }
 
-    /// The last epoch whose checkpoint and history are both complete (0: none).
-    pub fn last_complete_epoch(&self, epochs: usize) -> usize {
-        let recorded = recorded_epochs(&self.root).min(epochs);
-        (1..=recorded)
-            .rev()
-            .find(|&epoch| checkpoint_complete(&self.checkpoints(), epoch))
-            .unwrap_or(0)
+    /// The epoch to continue after: the newest whose history record and checkpoint are both
+    /// intact (0: none, a new run). Damaged files above it (a history record or checkpoint
+    /// record that is not as it was written) are named on standard error and trained again.
+    ///
+    /// # Errors
+    /// [`TrainError::CorruptRunFile`] naming the newest damaged checkpoint record when no
+    /// recorded epoch has an intact checkpoint left to continue from.
+    pub fn last_intact_epoch(&self, epochs: usize) -> Result<usize, TrainError> {
+        let (recorded, damaged_record) = recorded_epochs(&self.root);
+        if let Some(error) = damaged_record {
+            eprintln!("warning: {error}; epoch {} is trained again", recorded + 1);
+        }
+        let mut damaged: Vec<(PathBuf, String)> = Vec::new();
+        for epoch in (1..=recorded.min(epochs)).rev() {
+            match checkpoint_state(&self.checkpoints(), epoch) {
+                CheckpointState::Complete => {
+                    for (path, problem) in damaged {
+                        eprintln!(
+                            "warning: {}: {problem}; continuing after epoch {epoch}",
+                            path.display()
+                        );
+                    }
+                    return Ok(epoch);
+                }
+                CheckpointState::Incomplete => {}
+                CheckpointState::Damaged { path, problem } => damaged.push((path, problem)),
+            }
+        }
+        match damaged.into_iter().next() {
+            Some((path, problem)) => Err(TrainError::CorruptRunFile {
+                path,
+                message: format!(
+                    "{problem}, and no older intact checkpoint is left to continue from; delete \
+                     {} to train the run again from the start",
+                    self.checkpoints().display()
+                ),
+            }),
+            None => Ok(0),
+        }
+    }
+
+    /// Takes this folder for the calling process until the lock is dropped: one trainer per
+    /// run folder.
+    ///
+    /// # Errors
+    /// [`TrainError::Busy`] naming the holder while another trainer holds it.
+    pub fn lock(&self) -> Result<FolderLock, TrainError> {
+        FolderLock::acquire(&self.root)
     }
 
     /// `fit.json`: the `FitConfig` that `fit` trains this folder with.
@@ -110,8 +152,8 @@ impl RunFolder {
 
 /// Reads a JSON file of a run folder; a file that does not parse is a corrupt run file.
 pub(crate) fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, TrainError> {
-    let text = std::fs::read_to_string(path).map_err(TrainError::io(path))?;
-    serde_json::from_str(&text).map_err(|e| TrainError::CorruptRunFile {
+    let bytes = std::fs::read(path).map_err(TrainError::io(path))?;
+    serde_json::from_slice(&bytes).map_err(|e| TrainError::CorruptRunFile {
         path: path.to_path_buf(),
         message: e.to_string(),
     })

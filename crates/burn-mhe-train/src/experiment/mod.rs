@@ -40,7 +40,8 @@ use crate::batcher::ImageBatcher;
 use crate::data::Subset;
 use crate::error::TrainError;
 use crate::evaluate::Predictions;
-use crate::job::{MheMode, TrainJobConfig, TrainedRun};
+use crate::job::{MheMode, TrainJobConfig, TrainedRun, read_finished};
+use crate::lock::FolderLock;
 use crate::run_folder::{RunFolder, TrainResults, read_json};
 
 /// The headline configurations drawn in the curves and angle figures.
@@ -75,7 +76,8 @@ struct FinishedRun {
 }
 
 /// Runs every configuration of `config` for every seed on `device` into `out`, and writes the
-/// summary and figures. Every configuration is checked before anything trains.
+/// summary and figures. Every configuration is checked before anything trains; `out` is held
+/// ([`FolderLock`]) until the summary is written.
 pub fn run_experiment(
     config: &ExperimentConfig,
     out: &Path,
@@ -92,6 +94,7 @@ pub fn run_experiment(
     for setting in &settings {
         setting.job.check()?;
     }
+    let _lock = FolderLock::acquire(out)?;
     let total = settings.len() * config.seeds;
     let mut finished: Vec<Vec<FinishedRun>> = Vec::new();
     for (index, setting) in settings.iter().enumerate() {
@@ -183,8 +186,10 @@ fn sample_file(run: &RunFolder) -> PathBuf {
     run.root().join("figure-data.json")
 }
 
-/// Reuses the finished run in `run` (its `results.json`, `predictions.json` and figure data),
-/// or trains, resumes and finishes it. A folder holding another configuration is an error.
+/// Reuses the finished run in `run` (its `results.json`, `predictions.json` and figure data,
+/// checked), or trains, resumes and finishes it: a run whose finished files are damaged is
+/// named and trained again, never summarized. A folder holding another configuration is an
+/// error.
 fn run_or_reuse(
     job: &TrainJobConfig,
     run: &RunFolder,
@@ -200,17 +205,12 @@ fn run_or_reuse(
                 run.root().display()
             )));
         }
-        let has_sample = !wants_sample || sample_file(run).is_file();
-        if run.results().is_file() && run.predictions().is_file() && has_sample {
-            let sample = match wants_sample {
-                true => Some(read_json(&sample_file(run))?),
-                false => None,
-            };
-            return Ok(FinishedRun {
-                results: run.read_results()?,
-                predictions: run.read_predictions()?,
-                sample,
-            });
+        let finished = run.results().is_file() || run.predictions().is_file();
+        if finished {
+            match reuse(run, wants_sample) {
+                Ok(reused) => return Ok(reused),
+                Err(damage) => println!("{damage}: training the run again"),
+            }
         }
     }
     let trained = match run.config().exists() {
@@ -229,6 +229,21 @@ fn run_or_reuse(
     Ok(FinishedRun {
         results: trained.results,
         predictions: trained.predictions,
+        sample,
+    })
+}
+
+/// The finished run in `run` as committed: its checked results and predictions
+/// ([`read_finished`]) and, where wanted, its figure data.
+fn reuse(run: &RunFolder, wants_sample: bool) -> Result<FinishedRun, TrainError> {
+    let (results, predictions) = read_finished(run)?;
+    let sample = match wants_sample {
+        true => Some(read_json(&sample_file(run))?),
+        false => None,
+    };
+    Ok(FinishedRun {
+        results,
+        predictions,
         sample,
     })
 }
