@@ -215,6 +215,11 @@ fn bench_reports_the_cpu_it_ran_on() {
     // glibc accepts the allocator settings the binary makes before any thread starts.
     let glibc = cfg!(all(target_os = "linux", target_env = "gnu"));
     assert_eq!(json["keeps_freed_memory"].as_bool(), Some(glibc));
+    // The CPU reports no memory: the 256 MiB default, no buffer limit of its own.
+    let budget = &json["memory_budget"];
+    assert_eq!(budget["bytes"].as_f64(), Some(256.0 * 1024.0 * 1024.0));
+    assert_eq!(budget["source"], "default");
+    assert!(budget["largest_buffer"].is_null(), "{budget}");
 }
 
 #[test]

@@ -133,7 +133,7 @@ fn the_path_follows_device_precision_and_budget() {
     let neurons = Tensor::<3>::zeros([1, 1024, 8], &device);
     let energy = |mib: f64| {
         EnergyConfig::new()
-            .with_memory_budget_mib(mib)
+            .with_memory_budget_mib(Some(mib))
             .init()
             .unwrap()
     };

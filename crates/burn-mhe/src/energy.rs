@@ -1,19 +1,17 @@
 //! The hyperspherical energy of a layer and its closed-form gradient.
 
 use burn::config::Config;
-use burn::tensor::{Bool, Tensor};
+use burn::tensor::{Bool, Device, Tensor};
 
 use crate::config::{Convention, Distance, PairReduction, non_negative};
 use crate::error::MheError;
 #[cfg(feature = "flex")]
 use crate::flex_dense::DenseEnergy;
 use crate::kernel::PairKernel;
+use crate::memory::{DeviceMemory, MemoryBudget};
 use crate::projection::{ProjectionConfig, RandomProjection};
 use crate::unit::{normalize, through_normalization, with_gradient};
 use crate::validate::check_neurons;
-
-/// The default [`EnergyConfig::memory_budget_mib`].
-pub const DEFAULT_MEMORY_BUDGET_MIB: f64 = 256.0;
 
 /// One hyperspherical energy: distance, power, half-space, numerical epsilons, conventions.
 ///
@@ -50,10 +48,13 @@ pub struct EnergyConfig {
     /// Mean or sum over pairs.
     #[config(default = "PairReduction::MeanOverPairs")]
     pub reduction: PairReduction,
-    /// Memory for the `N x N` intermediates, in MiB. Layers whose pairwise matrices do not fit
-    /// are processed in blocks of rows of the upper triangle, with the same result.
-    #[config(default = "DEFAULT_MEMORY_BUDGET_MIB")]
-    pub memory_budget_mib: f64,
+    /// Memory for the `N x N` intermediates, in MiB (`None`: a quarter of the device's memory
+    /// where it reports it, else its largest buffer, else
+    /// [`DEFAULT_MEMORY_BUDGET_MIB`](crate::DEFAULT_MEMORY_BUDGET_MIB); see [`MemoryBudget`]). Layers whose pairwise matrices do not fit, or whose
+    /// single intermediates exceed half of the device's largest buffer, are processed in blocks
+    /// of rows of the upper triangle, with the same result.
+    #[config(default = "None")]
+    pub memory_budget_mib: Option<f64>,
     /// Compressive MHE: the mean energy of random projections of the neurons, new at every
     /// call (`None`: the neurons themselves).
     #[config(default = "None")]
@@ -79,16 +80,12 @@ impl EnergyConfig {
             }
             non_negative("projection.inner_lr", projection.inner_lr)?;
         }
-        if self.memory_budget_mib.is_finite() && self.memory_budget_mib > 0.0 {
-            Ok(())
-        } else {
-            Err(MheError::InvalidConfig {
+        match self.memory_budget_mib {
+            Some(mib) if !(mib.is_finite() && mib > 0.0) => Err(MheError::InvalidConfig {
                 field: "memory_budget_mib",
-                reason: format!(
-                    "must be a finite number > 0, got {}",
-                    self.memory_budget_mib
-                ),
-            })
+                reason: format!("must be a finite number > 0, got {mib}"),
+            }),
+            _ => Ok(()),
         }
     }
 
@@ -271,7 +268,7 @@ impl HypersphericalEnergy {
     /// - output: the energies `[B]` and the gradients `[B, N, d]`
     pub fn batch_value_and_grad(&self, neurons: Tensor<3>) -> (Tensor<1>, Tensor<3>) {
         let neurons = neurons.without_autodiff();
-        let [b, n, _] = neurons.dims();
+        let [_, n, _] = neurons.dims();
         let pairs = self.pairs(n);
         if pairs == 0 {
             let zero = neurons
@@ -302,7 +299,7 @@ impl HypersphericalEnergy {
         let (units, inv_norms) = normalize(neurons, self.config.eps);
         // Back through u = w / r: dE/dw = (g - u <u, g>) / r for g = dE/du.
         let row_scale = inv_norms.mul_scalar(scale);
-        let block = self.block_rows(b, n);
+        let block = self.block_rows(&units);
         let (total, grad) = if block >= n {
             self.dense_value_and_grad(units, row_scale)
         } else {
@@ -346,29 +343,33 @@ impl HypersphericalEnergy {
     /// the memory budget (unless a row's squared norm leaves `[2^-100, 2^100]`: then the tensor
     /// path, `Dense` or `Blocked` as the budget allows).
     pub fn path(&self, neurons: &Tensor<3>) -> EnergyPath {
-        let [b, n, _] = neurons.dims();
+        let [_, n, _] = neurons.dims();
         let pair_matrix_bytes = (4 * n * n) as f64;
         #[cfg(feature = "flex")]
         let on_flex = neurons.dtype() == burn::tensor::DType::F32
             && neurons.device() == burn::tensor::Device::flex();
         #[cfg(not(feature = "flex"))]
         let on_flex = false;
-        if on_flex && pair_matrix_bytes <= self.config.memory_budget_mib * 1024.0 * 1024.0 {
+        if on_flex && pair_matrix_bytes <= self.budget(&neurons.device()).bytes {
             EnergyPath::Buffers
-        } else if self.block_rows(b, n) >= n {
+        } else if self.block_rows(neurons) >= n {
             EnergyPath::Dense
         } else {
             EnergyPath::Blocked
         }
     }
 
-    /// Rows per block so that one block pair's intermediates fit the memory budget.
-    pub fn block_rows(&self, batch: usize, neurons: usize) -> usize {
-        // About ten live `[batch, block, block]` float32 intermediates per block pair.
-        let bytes_per_entry = (10 * 4 * batch) as f64;
-        let budget = self.config.memory_budget_mib * 1024.0 * 1024.0;
-        let block = (budget / bytes_per_entry).sqrt() as usize;
-        block.clamp(1, neurons)
+    /// The memory budget on `device`: the configured one, or one that follows the device.
+    pub fn budget(&self, device: &Device) -> MemoryBudget {
+        MemoryBudget::new(self.config.memory_budget_mib, DeviceMemory::of(device))
+    }
+
+    /// Rows per block for the layers `[B, N, d]` of `neurons` on their device
+    /// ([`MemoryBudget::block_rows`]): `N` when the whole pair matrix fits.
+    pub fn block_rows(&self, neurons: &Tensor<3>) -> usize {
+        let [b, n, _] = neurons.dims();
+        self.budget(&neurons.device())
+            .block_rows(b, n, neurons.dtype().size())
     }
 
     /// The unscaled energy sum (`[B]`) and `dE/dU` of unit rows `units` (`[B, N, d]`), block by

@@ -40,6 +40,7 @@ mod error;
 #[cfg(feature = "flex")]
 mod flex_dense;
 mod kernel;
+mod memory;
 mod neurons;
 mod objective;
 mod official;
@@ -57,8 +58,12 @@ mod validate;
 
 pub use angles::AngleStats;
 pub use config::{Convention, Distance, PairReduction};
-pub use energy::{DEFAULT_MEMORY_BUDGET_MIB, EnergyConfig, EnergyPath, HypersphericalEnergy};
+pub use energy::{EnergyConfig, EnergyPath, HypersphericalEnergy};
 pub use error::{MheError, Result};
+pub use memory::{
+    BudgetSource, DEFAULT_MEMORY_BUDGET_MIB, DEVICE_BUFFER_SHARE, DEVICE_MEMORY_SHARE,
+    DeviceMemory, MemoryBudget,
+};
 pub use neurons::{NeuronLayout, Neurons};
 pub use objective::{LayerObjective, MGD_JITTER, MHC_GAMMA, Objective, ObjectiveGradients};
 pub use official::{

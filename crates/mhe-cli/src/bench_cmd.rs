@@ -3,7 +3,7 @@
 use std::time::Instant;
 
 use burn::tensor::{Device, Distribution, Tensor};
-use burn_mhe::{EnergyConfig, EnergyPath, HypersphericalEnergy};
+use burn_mhe::{BudgetSource, EnergyConfig, EnergyPath, HypersphericalEnergy, MemoryBudget};
 use clap::Args;
 
 use crate::allocator::{keeps_freed_memory, release_freed_memory};
@@ -26,9 +26,11 @@ pub struct BenchArgs {
     /// Timed repetitions per measurement (the median is reported), after one warm-up.
     #[arg(long, default_value_t = 5)]
     pub repeats: usize,
-    /// Memory budget of the pair matrices in MiB: layers over it run in blocks of rows.
-    #[arg(long, default_value_t = burn_mhe::DEFAULT_MEMORY_BUDGET_MIB)]
-    pub memory_budget_mib: f64,
+    /// Memory budget of the pair matrices in MiB: layers over it run in blocks of rows
+    /// [default: a quarter of the device's memory where it reports it, else its largest
+    /// buffer, at least 256].
+    #[arg(long)]
+    pub memory_budget_mib: Option<f64>,
     /// Print one JSON object per line instead of a table.
     #[arg(long)]
     pub json: bool,
@@ -56,6 +58,8 @@ struct Row {
     cpu: String,
     /// Whether freed memory is kept for reuse (see `allocator`): the times depend on it.
     keeps_freed_memory: bool,
+    /// The memory budget the energy kept to, and where it came from.
+    memory_budget: MemoryBudget,
 }
 
 /// The architecture and the vector extensions the CPU kernels can use, e.g.
@@ -143,11 +147,14 @@ fn measure(
     let other = Tensor::<2>::random([d, n], Distribution::Normal(0.0, 1.0), device);
     // A product too large for memory (65536 x 65536 floats is 16 GiB) is timed in the same row
     // blocks as the energy: the same flops, bounded memory.
-    let path = energy.path(&neurons.clone().unsqueeze());
+    let layer = neurons.clone().unsqueeze();
+    let path = energy.path(&layer);
     let block = match path {
-        EnergyPath::Blocked => energy.block_rows(1, n),
+        EnergyPath::Blocked => energy.block_rows(&layer),
         EnergyPath::Buffers | EnergyPath::Dense => n,
     };
+    // Each `[block, n]` product within the device's largest buffer.
+    let block = energy.budget(device).rows_per_buffer(block, n, 4);
     let matmul_ms = median_ms(repeats, &mut || {
         for start in (0..n).step_by(block) {
             let rows = neurons.clone().slice([start..(start + block).min(n), 0..d]);
@@ -179,6 +186,7 @@ fn measure(
         peak_mib,
         cpu: cpu_features(),
         keeps_freed_memory: keeps_freed_memory(),
+        memory_budget: energy.budget(device),
     }
 }
 
@@ -202,6 +210,7 @@ pub fn run(args: &BenchArgs) -> Result<String, CliError> {
             cpu_features(),
             keeps_freed_memory()
         );
+        println!("{}", budget_line(&energy.budget(&device)));
         println!(
             "{:>6} {:>5} {:>8} {:>15} {:>10} {:>6} {:>9}",
             "N", "d", "variant", "energy+grad ms", "matmul ms", "ratio", "peak MiB"
@@ -226,6 +235,24 @@ pub fn run(args: &BenchArgs) -> Result<String, CliError> {
         println!("{line}");
     }
     Ok(String::new())
+}
+
+/// The memory budget the energy keeps to on the device, and where it comes from.
+fn budget_line(budget: &MemoryBudget) -> String {
+    let source = match budget.source {
+        BudgetSource::Configured => "--memory-budget-mib",
+        BudgetSource::DeviceMemory => "a quarter of the device's memory",
+        BudgetSource::DeviceBuffer => "the device's largest buffer, at least 256 MiB",
+        BudgetSource::Default => "the device reports no memory",
+    };
+    let buffer = match budget.largest_buffer {
+        Some(bytes) => format!("{:.0} MiB", bytes / (1024.0 * 1024.0)),
+        None => "no limit".into(),
+    };
+    format!(
+        "memory budget: {:.0} MiB ({source}); one intermediate at most: {buffer}",
+        budget.mib()
+    )
 }
 
 /// `--training-step`: the regularizer's share of the CNN's step, then the step's time by kind
