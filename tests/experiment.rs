@@ -7,7 +7,10 @@ use std::path::{Path, PathBuf};
 
 use burn::tensor::Device;
 use burn_mhe_train::DatasetChoice;
-use burn_mhe_train::experiment::{ExperimentConfig, ExperimentName, render_page, run_experiment};
+use burn_mhe_train::experiment::{
+    ExperimentConfig, ExperimentName, ExperimentSummary, render_page, run_experiment,
+    summarize_runs,
+};
 use support::scratch_path;
 
 fn out(name: &str) -> PathBuf {
@@ -279,4 +282,40 @@ fn a_damaged_committed_run_is_trained_again_never_summarized() {
         assert_eq!(rerun.output_energy, first.output_energy, "{}", first.label);
         assert_eq!(rerun.vs_baseline, first.vs_baseline, "{}", first.label);
     }
+}
+
+/// Every committed `summary.json` (of the sweeps whose runs are committed) is what its
+/// committed runs give: the per-configuration
+/// statistics, the paired comparisons with the baseline (t-test, Wilcoxon, McNemar) and the
+/// rare-class numbers, recomputed from each run's results and predictions.
+#[test]
+fn every_committed_summary_is_recomputed_from_its_runs() {
+    let results = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/results");
+    let mut sweeps = 0;
+    for sweep in std::fs::read_dir(results).unwrap() {
+        let sweep = sweep.unwrap().path();
+        // Folders of figures alone (the earliest runs) and single runs have no summary.
+        let Ok(text) = std::fs::read_to_string(sweep.join("summary.json")) else {
+            continue;
+        };
+        let mut json: serde_json::Value = serde_json::from_str(&text).unwrap();
+        // Fields added to the configuration since a summary was written take their defaults
+        // there (e.g. seeds from 0 before `--first-seed`).
+        let name: ExperimentName = serde_json::from_value(json["config"]["name"].clone()).unwrap();
+        let dataset = serde_json::from_value(json["config"]["dataset"].clone()).unwrap();
+        let defaults = serde_json::to_value(ExperimentConfig::new(name, dataset)).unwrap();
+        let config = json["config"].as_object_mut().unwrap();
+        for (field, value) in defaults.as_object().unwrap() {
+            config.entry(field).or_insert(value.clone());
+        }
+        let committed: ExperimentSummary = serde_json::from_value(json).unwrap();
+        let recomputed = summarize_runs(&committed.config, &sweep)
+            .unwrap_or_else(|error| panic!("{}: {error}", sweep.display()));
+        assert_eq!(recomputed.len(), committed.settings.len());
+        for (again, written) in recomputed.iter().zip(&committed.settings) {
+            assert_eq!(again, written, "{} {}", sweep.display(), written.label);
+        }
+        sweeps += 1;
+    }
+    assert!(sweeps >= 9, "{sweeps} committed sweeps");
 }

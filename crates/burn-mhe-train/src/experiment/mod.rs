@@ -99,12 +99,9 @@ pub fn run_experiment(
     let mut finished: Vec<Vec<FinishedRun>> = Vec::new();
     for (index, setting) in settings.iter().enumerate() {
         let mut runs = Vec::new();
-        for (done_here, seed) in (config.first_seed..config.first_seed + config.seeds).enumerate() {
+        for (done_here, seed) in seeds(config).enumerate() {
             let job = setting.job.clone().with_seed(seed as u64);
-            let run = RunFolder::new(
-                out.join("runs")
-                    .join(format!("{}-seed{seed}", slug(&setting.label))),
-            );
+            let run = run_folder(out, setting, seed);
             let wants_sample = done_here == 0 && headline(setting, config.name);
             let outcome = run_or_reuse(&job, &run, &setting.label, wants_sample, device)?;
             let done = index * config.seeds + done_here + 1;
@@ -116,22 +113,7 @@ pub fn run_experiment(
         }
         finished.push(runs);
     }
-    let summaries: Vec<SettingSummary> = settings
-        .iter()
-        .zip(&finished)
-        .map(|(setting, runs)| {
-            let results: Vec<TrainResults> = runs.iter().map(|r| r.results.clone()).collect();
-            let baseline = baseline_of(setting, &settings).map(|b| {
-                let scores = |runs: &[FinishedRun]| -> Vec<(f64, Vec<bool>)> {
-                    runs.iter()
-                        .map(|r| (r.results.test_accuracy, r.predictions.correct()))
-                        .collect()
-                };
-                PairedComparison::of(&settings[b].label, &scores(runs), &scores(&finished[b]))
-            });
-            SettingSummary::of(setting, &results, baseline)
-        })
-        .collect();
+    let summaries = summarize(&settings, &finished);
     let histories: Vec<(String, Vec<TrainResults>)> = settings
         .iter()
         .zip(&finished)
@@ -168,6 +150,86 @@ pub fn run_experiment(
     Ok(summary)
 }
 
+/// The summary of each configuration of a sweep from its finished runs (`finished[k]`: the
+/// runs of `settings[k]`, one per seed), each compared with its baseline seed by seed.
+fn summarize(settings: &[Setting], finished: &[Vec<FinishedRun>]) -> Vec<SettingSummary> {
+    settings
+        .iter()
+        .zip(finished)
+        .map(|(setting, runs)| {
+            let results: Vec<TrainResults> = runs.iter().map(|r| r.results.clone()).collect();
+            let baseline = baseline_of(setting, settings).map(|b| {
+                let scores = |runs: &[FinishedRun]| -> Vec<(f64, Vec<bool>)> {
+                    runs.iter()
+                        .map(|r| (r.results.test_accuracy, r.predictions.correct()))
+                        .collect()
+                };
+                PairedComparison::of(&settings[b].label, &scores(runs), &scores(&finished[b]))
+            });
+            SettingSummary::of(setting, &results, baseline)
+        })
+        .collect()
+}
+
+/// The summaries of the sweep `config` from the finished runs in `out`, as committed: every
+/// run read and checked as a sweep reuses it, nothing trained. What `summary.json` holds of
+/// them must equal this (a test recomputes every committed summary).
+///
+/// # Errors
+/// A run that is missing, of another configuration, or whose files are damaged, named.
+pub fn summarize_runs(
+    config: &ExperimentConfig,
+    out: &Path,
+) -> Result<Vec<SettingSummary>, TrainError> {
+    let settings = config.settings();
+    let finished = settings
+        .iter()
+        .map(|setting| {
+            seeds(config)
+                .map(|seed| {
+                    let run = run_folder(out, setting, seed);
+                    check_same_job(&setting.job.clone().with_seed(seed as u64), &run)?;
+                    let (results, predictions) = read_finished(&run)?;
+                    Ok(FinishedRun {
+                        results,
+                        predictions,
+                        sample: None,
+                    })
+                })
+                .collect::<Result<Vec<_>, TrainError>>()
+        })
+        .collect::<Result<Vec<_>, TrainError>>()?;
+    Ok(summarize(&settings, &finished))
+}
+
+/// The seeds a sweep runs.
+fn seeds(config: &ExperimentConfig) -> std::ops::Range<usize> {
+    config.first_seed..config.first_seed + config.seeds
+}
+
+/// The run folder of `setting` and `seed` in the sweep folder `out`.
+fn run_folder(out: &Path, setting: &Setting, seed: usize) -> RunFolder {
+    RunFolder::new(
+        out.join("runs")
+            .join(format!("{}-seed{seed}", slug(&setting.label))),
+    )
+}
+
+/// `Ok` if `run`'s `config.json` is `job`'s; a folder of another configuration is an error.
+/// Compared as configurations, not as text: a field added since the run was written (absent
+/// there, its default here) is no difference.
+fn check_same_job(job: &TrainJobConfig, run: &RunFolder) -> Result<(), TrainError> {
+    let saved: TrainJobConfig = read_json(&run.config())?;
+    let as_json = |config: &TrainJobConfig| serde_json::to_value(config).expect("serializes");
+    if as_json(&saved) != as_json(job) {
+        return Err(TrainError::InvalidConfig(format!(
+            "{} holds a run of another configuration: choose another output folder",
+            run.root().display()
+        )));
+    }
+    Ok(())
+}
+
 /// The index of the baseline `setting` is compared with: the configuration without MHE of the
 /// same architecture at the same width or depth. `None` for a baseline itself.
 fn baseline_of(setting: &Setting, settings: &[Setting]) -> Option<usize> {
@@ -198,13 +260,7 @@ fn run_or_reuse(
     device: &Device,
 ) -> Result<FinishedRun, TrainError> {
     if run.config().exists() {
-        let saved: serde_json::Value = read_json(&run.config())?;
-        if saved != serde_json::to_value(job).expect("configurations serialize") {
-            return Err(TrainError::InvalidConfig(format!(
-                "{} holds a run of another configuration: choose another output folder",
-                run.root().display()
-            )));
-        }
+        check_same_job(job, run)?;
         let finished = run.results().is_file() || run.predictions().is_file();
         if finished {
             match reuse(run, wants_sample) {
