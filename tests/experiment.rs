@@ -249,6 +249,14 @@ fn a_replication_runs_the_seeds_from_its_first_seed() {
     }
     let paired = summary.settings[1].vs_baseline.as_ref().unwrap();
     assert_eq!(paired.differences.len(), 2);
+    // A sweep without depth 2 draws its deepest networks (here its only ones) in the curves
+    // and angle figures, not blank axes.
+    for figure in ["curves.svg", "angles.svg"] {
+        let svg = std::fs::read_to_string(dir.join(figure)).unwrap();
+        for label in ["baseline depth 1", "half-mhe depth 1"] {
+            assert!(svg.contains(label), "{figure} does not draw {label}");
+        }
+    }
     let markdown = std::fs::read_to_string(dir.join("summary.md")).unwrap();
     assert!(markdown.contains("2 seed(s) (3-4)"), "{markdown}");
 }

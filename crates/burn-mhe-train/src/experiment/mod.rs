@@ -44,16 +44,29 @@ use crate::job::{MheMode, TrainJobConfig, TrainedRun, read_finished};
 use crate::lock::FolderLock;
 use crate::run_folder::{RunFolder, TrainResults, read_json};
 
-/// The headline configurations drawn in the curves and angle figures.
-fn headline(setting: &Setting, name: ExperimentName) -> bool {
-    match name {
-        ExperimentName::Variants => {
-            ["baseline", "mhe s=2", "half-mhe s=2"].contains(&setting.label.as_str())
-        }
-        ExperimentName::Width => setting.x == Some(1.0),
-        ExperimentName::Depth => setting.x == Some(2.0),
-        ExperimentName::Imbalance => true,
-    }
+/// Which configurations of a sweep are drawn in its curves and angle figures: the released
+/// three of the variants; width 1 or depth 2, or, in a sweep without it, its widest or deepest
+/// networks; every configuration of the imbalance experiment.
+fn headlines(settings: &[Setting], name: ExperimentName) -> Vec<bool> {
+    let preferred = match name {
+        ExperimentName::Width => Some(1.0),
+        ExperimentName::Depth => Some(2.0),
+        ExperimentName::Variants | ExperimentName::Imbalance => None,
+    };
+    let xs: Vec<f64> = settings.iter().filter_map(|setting| setting.x).collect();
+    let drawn_x = preferred
+        .filter(|x| xs.contains(x))
+        .or_else(|| xs.iter().copied().reduce(f64::max));
+    settings
+        .iter()
+        .map(|setting| match name {
+            ExperimentName::Variants => {
+                ["baseline", "mhe s=2", "half-mhe s=2"].contains(&setting.label.as_str())
+            }
+            ExperimentName::Width | ExperimentName::Depth => setting.x == drawn_x,
+            ExperimentName::Imbalance => true,
+        })
+        .collect()
 }
 
 /// What the figures need of a configuration's first seed; saved as `figure-data.json` in its
@@ -96,13 +109,14 @@ pub fn run_experiment(
     }
     let _lock = FolderLock::acquire(out)?;
     let total = settings.len() * config.seeds;
+    let headlines = headlines(&settings, config.name);
     let mut finished: Vec<Vec<FinishedRun>> = Vec::new();
     for (index, setting) in settings.iter().enumerate() {
         let mut runs = Vec::new();
         for (done_here, seed) in seeds(config).enumerate() {
             let job = setting.job.clone().with_seed(seed as u64);
             let run = run_folder(out, setting, seed);
-            let wants_sample = done_here == 0 && headline(setting, config.name);
+            let wants_sample = done_here == 0 && headlines[index];
             let outcome = run_or_reuse(&job, &run, &setting.label, wants_sample, device)?;
             let done = index * config.seeds + done_here + 1;
             println!(
@@ -117,8 +131,9 @@ pub fn run_experiment(
     let histories: Vec<(String, Vec<TrainResults>)> = settings
         .iter()
         .zip(&finished)
-        .filter(|(setting, _)| headline(setting, config.name))
-        .map(|(setting, runs)| {
+        .zip(&headlines)
+        .filter(|(_, drawn)| **drawn)
+        .map(|((setting, runs), _)| {
             let results = runs.iter().map(|r| r.results.clone()).collect();
             (setting.label.clone(), results)
         })
