@@ -675,3 +675,27 @@ fn two_resumes_of_one_folder_train_it_once() {
         alone["weights_digest"]
     );
 }
+
+/// `mhe bench | head`: a reader that goes away ends `mhe` by SIGPIPE, as other Unix tools end,
+/// not with a panic on the closed pipe.
+#[cfg(unix)]
+#[test]
+fn a_closed_output_pipe_ends_mhe_without_a_panic() {
+    use std::os::unix::process::ExitStatusExt;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mhe"))
+        .args(["bench", "--sizes", "8x4,8x4,8x4", "--repeats", "1"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(
+        output.status.signal(),
+        Some(13),
+        "{:?}: {stderr}",
+        output.status
+    );
+}

@@ -1,5 +1,6 @@
 //! The real Fashion-MNIST files as Debian's `dataset-fashion-mnist` installs them (gzip IDX):
-//! `.ci/run` installs the package; elsewhere `apt-get install dataset-fashion-mnist`.
+//! `.ci/run` installs the package; elsewhere `apt-get install dataset-fashion-mnist`, without
+//! which the test prints why it skips (and fails under CI).
 
 use std::path::Path;
 
@@ -11,10 +12,15 @@ const ROOT: &str = "/usr/share/datasets/fashion-mnist";
 #[test]
 fn loads_both_splits_with_six_thousand_of_each_class() {
     let root = Path::new(ROOT);
-    assert!(
-        root.is_dir(),
-        "{ROOT} is missing: apt-get install dataset-fashion-mnist"
-    );
+    if !root.is_dir() {
+        // CI (`.ci/run`, with CI set) installs the package: there a missing folder is a failure.
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "{ROOT} is missing although .ci/run installs dataset-fashion-mnist"
+        );
+        eprintln!("skipped: {ROOT} is missing (apt-get install dataset-fashion-mnist)");
+        return;
+    }
     for (split, count) in [("train", 60_000), ("t10k", 10_000)] {
         let images = root.join(format!("{split}-images-idx3-ubyte.gz"));
         let labels = root.join(format!("{split}-labels-idx1-ubyte.gz"));

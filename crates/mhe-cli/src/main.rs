@@ -8,6 +8,7 @@ mod device;
 mod energy_cmd;
 mod experiment_cmd;
 mod npy;
+mod pipe;
 mod results_page_cmd;
 mod sphere_cmd;
 mod step_bench;
@@ -46,6 +47,7 @@ enum Command {
 
 fn main() -> ExitCode {
     allocator::keep_freed_memory();
+    pipe::end_on_closed_pipe();
     let cli = Cli::parse();
     let result = match &cli.command {
         Command::Energy(args) => energy_cmd::run(args),
