@@ -22,7 +22,8 @@ pub const CLASSES: usize = 10;
 #[serde(rename_all = "kebab-case")]
 #[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum DatasetChoice {
-    /// The MNIST digits shipped in `data/mnist-subset`: works offline with no setup.
+    /// The MNIST digits shipped in `data/mnist-subset`: offline, from a checkout of this
+    /// repository (the path is fixed when the crate is built).
     MnistSubset,
     /// Fashion-MNIST, by default from /usr/share/datasets/fashion-mnist (Debian's
     /// dataset-fashion-mnist).

@@ -10,8 +10,9 @@ use burn::train::renderer::{
     MetricsRendererTraining,
 };
 
-/// Prints `epoch E/N train: Loss 0.52, Accuracy 84.1 %, Hidden energy 1.00284, ...` at the end
-/// of each split; burn's TUI is used instead on a terminal.
+/// Prints `epoch E/N train: Accuracy 84.10000, Hidden energy 1.00284, Loss 0.52000, ...` at the
+/// end of each split (every metric in name order, five decimals); burn's TUI is used instead on
+/// a terminal.
 #[derive(Debug, Default)]
 pub struct EpochLineRenderer {
     names: HashMap<MetricId, String>,

@@ -41,7 +41,7 @@ pub trait SupervisedModel: Module + ModuleDisplay {
 pub struct WithMhe<M> {
     /// The wrapped model.
     pub model: M,
-    /// The regularizer (no trainable parameters).
+    /// The regularizer (trainable parameters only for the poles of MHP and MHC).
     pub mhe: MheRegularizer,
     #[module(skip)]
     penalize: bool,

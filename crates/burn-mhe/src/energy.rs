@@ -339,9 +339,10 @@ impl HypersphericalEnergy {
     }
 
     /// How [`batch_value_and_grad`](Self::batch_value_and_grad) computes the layers `[B, N, d]`
-    /// of `neurons`. `Buffers` is taken by float32 layers on `flex` whose `N x N` matrix fits
-    /// the memory budget (unless a row's squared norm leaves `[2^-100, 2^100]`: then the tensor
-    /// path, `Dense` or `Blocked` as the budget allows).
+    /// of `neurons`, judged by device, precision, size and memory budget alone: `Buffers` for
+    /// float32 layers on `flex` whose `N x N` matrix fits the budget. A layer reported
+    /// `Buffers` of which a row's squared norm leaves `[2^-100, 2^100]` is computed on the tensor
+    /// path instead (`Dense` or `Blocked`, as the budget allows), which this does not look at.
     pub fn path(&self, neurons: &Tensor<3>) -> EnergyPath {
         let [_, n, _] = neurons.dims();
         let pair_matrix_bytes = (4 * n * n) as f64;

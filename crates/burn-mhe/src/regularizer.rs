@@ -223,7 +223,8 @@ impl PenaltyParts {
 
 /// Minimum Hyperspherical Energy regularization of every layer of a burn model.
 ///
-/// A module without trainable parameters (like `Relu`): keep it as a field of a model, and add
+/// A module whose only trainable parameters are the poles of MHP and MHC (none for the other
+/// objectives): keep it as a field of a model, and add
 /// `self.mhe.penalty(self)` to the loss. Walking the model finds every `Linear` and convolution
 /// weight (biases and norm parameters never take part); the last `Linear` is the output layer.
 ///

@@ -43,7 +43,7 @@ pub struct EnergyArgs {
     pub strict: bool,
 }
 
-/// The energy options shared by the subcommands.
+/// The options of `mhe energy` that choose the energy (flattened into [`EnergyArgs`]).
 #[derive(Debug, Args)]
 pub struct EnergyOptions {
     /// Distance on the sphere.
