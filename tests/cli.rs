@@ -174,6 +174,30 @@ fn bad_input_exits_with_code_two_and_a_message() {
     }
 }
 
+/// A layer larger than the device's largest buffer (lavapipe's: 128 MiB; wgpu's storage
+/// bindings are at most 4 GiB anywhere) is refused with exit code 2 before anything is
+/// allocated, not a panic inside burn.
+#[cfg(feature = "wgpu")]
+#[test]
+fn a_layer_larger_than_the_devices_largest_buffer_is_refused() {
+    let output = mhe(&[
+        "bench",
+        "--device",
+        "wgpu",
+        "--sizes",
+        "64x27,4194304x1024",
+        "--repeats",
+        "1",
+    ]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("the layer 4194304x1024 (4194304 x 1024, 16384 MiB) does not fit"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
 /// The LibTorch backend is not a cargo feature (see docs/benchmarks.md): builds without its cfg
 /// name the flag that brings it.
 #[cfg(not(burn_mhe_libtorch))]

@@ -8,7 +8,7 @@ use clap::Args;
 
 use crate::allocator::{keeps_freed_memory, release_freed_memory};
 use crate::cli_error::CliError;
-use crate::device::DeviceChoice;
+use crate::device::{DeviceChoice, check_fits};
 use crate::step_bench::{measure_breakdown, measure_step};
 
 /// The sizes the issue tracker asked for: common conv layers, wide layers and a large classifier.
@@ -203,6 +203,9 @@ pub fn run(args: &BenchArgs) -> Result<String, CliError> {
         .map_err(|error| CliError::Usage(error.to_string()))?;
     if args.training_step {
         return Ok(training_step_report(&device, args.repeats, args.json));
+    }
+    for &(n, d) in &sizes {
+        check_fits(&device, &format!("the layer {n}x{d}"), [n, d], 4)?;
     }
     if !args.json {
         println!(

@@ -1,7 +1,10 @@
 //! The `--device` option: which compiled-in burn backend runs the computation.
 
 use burn::tensor::Device;
+use burn_mhe::DeviceMemory;
 use clap::ValueEnum;
+
+use crate::cli_error::CliError;
 
 /// A burn backend the user can pick on the command line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize)]
@@ -58,6 +61,28 @@ impl DeviceChoice {
         }
     }
 }
+
+/// `Ok` if `what`, a `[rows, columns]` tensor of `element_bytes` entries, fits one buffer of
+/// `device`; the error to exit with otherwise (burn would panic allocating it).
+pub fn check_fits(
+    device: &Device,
+    what: &str,
+    [rows, columns]: [usize; 2],
+    element_bytes: usize,
+) -> Result<(), CliError> {
+    let bytes = (rows * columns * element_bytes) as u64;
+    match DeviceMemory::of(device).largest_buffer {
+        Some(largest) if bytes > largest => Err(CliError::Usage(format!(
+            "{what} ({rows} x {columns}, {:.0} MiB) does not fit the device's largest buffer \
+             ({:.0} MiB)",
+            bytes as f64 / MIB,
+            largest as f64 / MIB
+        ))),
+        _ => Ok(()),
+    }
+}
+
+const MIB: f64 = 1024.0 * 1024.0;
 
 #[cfg(not(all(feature = "flex", feature = "ndarray", feature = "wgpu")))]
 fn not_compiled(choice: DeviceChoice, feature: &str) -> Result<Device, String> {

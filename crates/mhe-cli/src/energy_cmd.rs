@@ -10,7 +10,7 @@ use burn_mhe::{
 use clap::Args;
 
 use crate::cli_error::CliError;
-use crate::device::DeviceChoice;
+use crate::device::{DeviceChoice, check_fits};
 use crate::npy::{Precision, read_floats, write_floats};
 
 /// Options of `mhe energy`.
@@ -101,6 +101,7 @@ pub fn run(args: &EnergyArgs) -> Result<String, CliError> {
         Precision::F64 if device.supports_dtype(DType::F64) => DType::F64,
         _ => DType::F32,
     };
+    check_fits(&device, "the weights", [n, d], dtype.size())?;
     let data = TensorData::new(array.values, [n, d]).convert_dtype(dtype);
     let neurons = Tensor::<2>::from_data(data, (&device, dtype));
     check_neurons(&neurons).or_else(|error| match error {
