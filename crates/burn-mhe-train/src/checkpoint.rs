@@ -13,6 +13,7 @@ use burn::train::checkpoint::{Checkpoint, Checkpointer, CheckpointerError, FileC
 use serde::{Deserialize, Serialize};
 
 use crate::atomic::{partial_path, publish, write_atomically};
+use crate::run_folder::read_json;
 
 /// The three records burn's Learner checkpoints after every epoch.
 pub const CHECKPOINT_RECORDS: [&str; 3] = ["model", "optim", "scheduler"];
@@ -153,10 +154,8 @@ fn check_record(name: &str, path: &Path) -> Result<(), String> {
     if !seal_file.is_file() {
         return load_with_burn(name, path);
     }
-    let sealed: Seal = std::fs::read_to_string(&seal_file)
-        .map_err(|e| e.to_string())
-        .and_then(|text| serde_json::from_str(&text).map_err(|e| e.to_string()))
-        .map_err(|e| format!("its seal {} cannot be read ({e})", seal_file.display()))?;
+    let sealed: Seal =
+        read_json(&seal_file).map_err(|error| format!("its seal cannot be read ({error})"))?;
     let found = Seal::of(path).map_err(|e| e.to_string())?;
     if found.bytes != sealed.bytes {
         Err(format!(

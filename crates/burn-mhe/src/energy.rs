@@ -344,16 +344,17 @@ impl HypersphericalEnergy {
     /// `Buffers` of which a row's squared norm leaves `[2^-100, 2^100]` is computed on the tensor
     /// path instead (`Dense` or `Blocked`, as the budget allows), which this does not look at.
     pub fn path(&self, neurons: &Tensor<3>) -> EnergyPath {
-        let [_, n, _] = neurons.dims();
+        let [b, n, _] = neurons.dims();
+        let budget = self.budget(&neurons.device());
         let pair_matrix_bytes = (4 * n * n) as f64;
         #[cfg(feature = "flex")]
         let on_flex = neurons.dtype() == burn::tensor::DType::F32
             && neurons.device() == burn::tensor::Device::flex();
         #[cfg(not(feature = "flex"))]
         let on_flex = false;
-        if on_flex && pair_matrix_bytes <= self.budget(&neurons.device()).bytes {
+        if on_flex && pair_matrix_bytes <= budget.bytes {
             EnergyPath::Buffers
-        } else if self.block_rows(neurons) >= n {
+        } else if budget.block_rows(b, n, neurons.dtype().size()) >= n {
             EnergyPath::Dense
         } else {
             EnergyPath::Blocked

@@ -204,12 +204,7 @@ pub fn summarize_runs(
                 .map(|seed| {
                     let run = run_folder(out, setting, seed);
                     check_same_job(&setting.job.clone().with_seed(seed as u64), &run)?;
-                    let (results, predictions) = read_finished(&run)?;
-                    Ok(FinishedRun {
-                        results,
-                        predictions,
-                        sample: None,
-                    })
+                    reuse(&run, false)
                 })
                 .collect::<Result<Vec<_>, TrainError>>()
         })
