@@ -154,7 +154,8 @@ fn measure(
         EnergyPath::Buffers | EnergyPath::Dense => n,
     };
     // Each `[block, n]` product within the device's largest buffer.
-    let block = energy.budget(device).rows_per_buffer(block, n, 4);
+    let budget = energy.budget(device);
+    let block = budget.rows_per_buffer(block, n, 4);
     let matmul_ms = median_ms(repeats, &mut || {
         for start in (0..n).step_by(block) {
             let rows = neurons.clone().slice([start..(start + block).min(n), 0..d]);
@@ -186,7 +187,7 @@ fn measure(
         peak_mib,
         cpu: cpu_features(),
         keeps_freed_memory: keeps_freed_memory(),
-        memory_budget: energy.budget(device),
+        memory_budget: budget,
     }
 }
 
