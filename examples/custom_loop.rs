@@ -22,7 +22,8 @@ use burn::optim::{AdamConfig, GradientsParams};
 use burn::tensor::activation::relu;
 use burn::tensor::{Device, Int, Tensor};
 use burn_mhe::{EnergyConfig, MheRegularizer, MheRegularizerConfig};
-use burn_mhe_train::{IdxDataset, ImageBatcher, ImageItem, MNIST_SUBSET_DIR, permutation};
+use burn_mhe_train::permutation;
+use mhe_experiments::{IdxDataset, ImageBatcher, ImageItem, MNIST_SUBSET_DIR};
 
 #[derive(Module, Debug)]
 struct Mlp {

@@ -24,10 +24,8 @@ use burn::tensor::{Device, Tensor};
 use burn::train::metric::{AccuracyMetric, LossMetric};
 use burn::train::{Learner, SupervisedTraining};
 use burn_mhe::{EnergyConfig, MheRegularizerConfig};
-use burn_mhe_train::{
-    Classifier, DataSplits, EnergyMetric, EpochLineRenderer, ImageBatcher, MNIST_SUBSET_DIR,
-    MheClassifier, SplitPlan,
-};
+use burn_mhe_train::{Classifier, EnergyMetric, EpochLineRenderer, MheClassifier};
+use mhe_experiments::{DataSplits, ImageBatcher, MNIST_SUBSET_DIR, SplitPlan};
 
 /// A user's model: nothing about MHE in it.
 #[derive(Module, Debug)]

@@ -12,9 +12,10 @@
 #[path = "common/device.rs"]
 mod device;
 
-use burn_mhe_train::{
-    Architecture, DatasetChoice, ImageClassifierConfig, MheMode, RunFolder, TrainJobConfig,
-    TrainResults, train,
+use burn_mhe_train::RunFolder;
+use mhe_experiments::{
+    Architecture, DatasetChoice, ImageClassifierConfig, MheMode, TrainJobConfig, TrainResults,
+    train,
 };
 
 fn main() {

@@ -6,8 +6,8 @@ mod support;
 use std::path::{Path, PathBuf};
 
 use burn::tensor::Device;
-use burn_mhe_train::DatasetChoice;
-use burn_mhe_train::experiment::{
+use mhe_experiments::DatasetChoice;
+use mhe_experiments::experiment::{
     ExperimentConfig, ExperimentName, ExperimentSummary, render_page, run_experiment,
     summarize_runs,
 };

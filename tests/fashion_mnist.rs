@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use burn::data::dataset::Dataset;
-use burn_mhe_train::IdxDataset;
+use mhe_experiments::IdxDataset;
 
 const ROOT: &str = "/usr/share/datasets/fashion-mnist";
 

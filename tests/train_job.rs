@@ -8,9 +8,11 @@ use burn_mhe::Objective;
 use std::path::Path;
 
 use burn_mhe_train::{
-    Architecture, CheckpointState, DatasetChoice, ImageClassifierConfig, MheMode, RunFolder,
-    TrainError, TrainJobConfig, TrainResults, checkpoint_path, checkpoint_state, epoch_file,
-    resume, train,
+    CheckpointState, RunFolder, TrainError, checkpoint_path, checkpoint_state, epoch_file,
+};
+use mhe_experiments::{
+    Architecture, DatasetChoice, ImageClassifierConfig, JobError, JobFiles, MheMode,
+    TrainJobConfig, TrainResults, resume, train,
 };
 use support::scratch_path;
 
@@ -220,14 +222,17 @@ fn bad_jobs_fail_before_training() {
     ] {
         let error = bad(config);
         assert!(
-            matches!(error, TrainError::InvalidConfig(_) | TrainError::Mhe(_)),
+            matches!(
+                error,
+                JobError::Train(TrainError::InvalidConfig(_) | TrainError::Mhe(_))
+            ),
             "{error}"
         );
     }
     let mut missing = tiny(MheMode::Mhe, 1).with_data_dir(Some("/no/such/mnist".into()));
     missing.dataset = DatasetChoice::Idx;
     assert!(
-        matches!(bad(missing), TrainError::MissingDataDir(p) if p == std::path::Path::new("/no/such/mnist"))
+        matches!(bad(missing), JobError::MissingDataDir(p) if p == std::path::Path::new("/no/such/mnist"))
     );
     assert!(resume(&run, &flex()).is_err());
 }
@@ -377,7 +382,7 @@ fn damage_with_no_intact_checkpoint_left_is_an_error_naming_the_file() {
     std::fs::remove_file(run.results()).unwrap();
     let error = resume(&run, &flex()).unwrap_err();
     match &error {
-        TrainError::CorruptRunFile { path, message } => {
+        JobError::Train(TrainError::CorruptRunFile { path, message }) => {
             assert_eq!(path, &checkpoint_path(&checkpoints, "model", 3));
             assert!(message.contains("no older intact checkpoint"), "{message}");
         }
@@ -441,7 +446,9 @@ fn damaged_configurations_are_refused_by_name() {
         for how in [Damage::Truncate, Damage::Junk, Damage::Empty] {
             damage(&file, how);
             match resume(&run, &flex()) {
-                Err(TrainError::CorruptRunFile { path, .. }) => assert_eq!(path, file),
+                Err(JobError::Train(TrainError::CorruptRunFile { path, .. })) => {
+                    assert_eq!(path, file)
+                }
                 other => panic!("{} {how:?}: {other:?}", file.display()),
             }
             std::fs::write(&file, &intact).unwrap();

@@ -1,26 +1,16 @@
-//! Every way a training job can fail; all are reported before or instead of a wrong result.
+//! Every way training in a run folder can fail; all are reported before or instead of a wrong
+//! result.
 
 use std::path::PathBuf;
 
 use thiserror::Error;
 
-use crate::idx::IdxError;
-
-/// Why a training job could not start, continue or finish.
+/// Why training could not start, continue or finish.
 #[derive(Debug, Error)]
 pub enum TrainError {
     /// A configuration value that cannot be used; nothing was trained.
     #[error("invalid configuration: {0}")]
     InvalidConfig(String),
-    /// The data folder does not exist.
-    #[error("data folder {0} does not exist")]
-    MissingDataDir(PathBuf),
-    /// Downloading a dataset failed.
-    #[error("{0}")]
-    Download(String),
-    /// A data file is missing or malformed.
-    #[error(transparent)]
-    Data(#[from] IdxError),
     /// The MHE configuration or a layer's neurons are not valid.
     #[error(transparent)]
     Mhe(#[from] burn_mhe::MheError),

@@ -68,7 +68,7 @@ pub fn epoch_file(run: &Path, epoch: usize) -> PathBuf {
 }
 
 /// Reads the records of epochs `1..=last`; every one must be there.
-pub fn read_history(run: &Path, last: usize) -> Result<Vec<EpochRecord>, TrainError> {
+pub(crate) fn read_history(run: &Path, last: usize) -> Result<Vec<EpochRecord>, TrainError> {
     (1..=last).map(|epoch| read_record(run, epoch)).collect()
 }
 

@@ -14,8 +14,6 @@ use burn::data::dataset::transform::PartialDataset;
 use burn::data::dataset::{Dataset, DatasetError};
 use burn::tensor::Device;
 
-use crate::data::permutation;
-
 /// Batches of a dataset in an order drawn afresh for each epoch from `(seed, epoch)`.
 ///
 /// Each call of [`DataLoader::iter`] serves the next epoch;
@@ -159,5 +157,34 @@ impl<I, O> DataLoaderIterator<O> for EpochIterator<'_, I, O> {
             items_total: self.order.len(),
             unit: None,
         }
+    }
+}
+
+/// A permutation of `0..len` from `seed` (Fisher-Yates over SplitMix64): the order of each
+/// epoch, and of the image job's validation split.
+#[doc(hidden)]
+pub fn permutation(len: usize, seed: u64) -> Vec<usize> {
+    let mut state = seed;
+    let mut next = || burn_mhe::split_mix64(&mut state);
+    let mut order: Vec<usize> = (0..len).collect();
+    for i in (1..len).rev() {
+        order.swap(i, (next() % (i as u64 + 1)) as usize);
+    }
+    order
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn permutation_is_a_seeded_shuffle() {
+        let a = permutation(100, 1);
+        let mut sorted = a.clone();
+        sorted.sort_unstable();
+        assert_eq!(sorted, (0..100).collect::<Vec<_>>());
+        assert_eq!(a, permutation(100, 1));
+        assert_ne!(a, permutation(100, 2));
+        assert_ne!(a, sorted);
     }
 }

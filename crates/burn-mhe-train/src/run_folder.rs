@@ -1,51 +1,12 @@
-//! A run folder: where its files lie (configuration, checkpoints, history, results,
-//! predictions) and what `results.json` holds.
+//! A run folder: where its files lie (configuration, checkpoints, history) and which epoch a
+//! run continues after.
 
 use std::path::{Path, PathBuf};
 
-use burn_mhe::LayerReport;
-use serde::{Deserialize, Serialize};
-
 use crate::checkpoint::{CheckpointState, checkpoint_state};
 use crate::error::TrainError;
-use crate::evaluate::Predictions;
-use crate::history::{EpochRecord, recorded_epochs};
+use crate::history::{EpochRecord, read_history, recorded_epochs};
 use crate::lock::FolderLock;
-
-/// What a finished run wrote to `results.json`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct TrainResults {
-    /// The configuration.
-    pub config: serde_json::Value,
-    /// The device it ran on.
-    pub device: String,
-    /// Items in the training, validation and test splits.
-    pub split_sizes: [usize; 3],
-    /// One record per epoch, in order.
-    pub history: Vec<EpochRecord>,
-    /// Accuracy on the test split, a fraction in `[0, 1]`.
-    pub test_accuracy: f64,
-    /// Mean cross-entropy on the test split.
-    pub test_loss: f64,
-    /// Test accuracy of each class (`NaN` serialized as `null` for a class absent from it).
-    pub per_class_accuracy: Vec<Option<f64>>,
-    /// Final sum of the hidden layers' energies (unweighted).
-    pub hidden_energy: f64,
-    /// Final output layer energy (unweighted).
-    pub output_energy: f64,
-    /// Every regularized layer at the end: energy and pairwise angles.
-    pub layers: Vec<LayerReport>,
-    /// For each class, the angle in degrees from its classifier neuron to the nearest other
-    /// class's neuron at the end.
-    #[serde(default)]
-    pub classifier_nearest_angles: Vec<f64>,
-    /// [`weights_digest`](crate::weights_digest) of the final model: equal digests, equal
-    /// weights.
-    #[serde(default)]
-    pub weights_digest: String,
-    /// Training wall time, summed over epochs (and over resumed runs).
-    pub wall_seconds: f64,
-}
 
 /// The files of a run folder.
 #[derive(Debug, Clone)]
@@ -67,11 +28,6 @@ impl RunFolder {
     /// `config.json`.
     pub fn config(&self) -> PathBuf {
         self.root.join("config.json")
-    }
-
-    /// `results.json`.
-    pub fn results(&self) -> PathBuf {
-        self.root.join("results.json")
     }
 
     /// The checkpoints' folder.
@@ -120,6 +76,14 @@ impl RunFolder {
         }
     }
 
+    /// The history records of epochs `1..=last`, in order.
+    ///
+    /// # Errors
+    /// [`TrainError::Io`] for a missing record, [`TrainError::CorruptRunFile`] for a damaged one.
+    pub fn read_history(&self, last: usize) -> Result<Vec<EpochRecord>, TrainError> {
+        read_history(&self.root, last)
+    }
+
     /// Takes this folder for the calling process until the lock is dropped: one trainer per
     /// run folder.
     ///
@@ -133,25 +97,14 @@ impl RunFolder {
     pub fn fit_config(&self) -> PathBuf {
         self.root.join("fit.json")
     }
-
-    /// `predictions.json`: each test item's label and predicted class.
-    pub fn predictions(&self) -> PathBuf {
-        self.root.join("predictions.json")
-    }
-
-    /// Reads `results.json`.
-    pub fn read_results(&self) -> Result<TrainResults, TrainError> {
-        read_json(&self.results())
-    }
-
-    /// Reads `predictions.json`.
-    pub fn read_predictions(&self) -> Result<Predictions, TrainError> {
-        read_json(&self.predictions())
-    }
 }
 
 /// Reads a JSON file of a run folder; a file that does not parse is a corrupt run file.
-pub(crate) fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, TrainError> {
+///
+/// # Errors
+/// [`TrainError::Io`] when it cannot be read, [`TrainError::CorruptRunFile`] when it is not a
+/// `T` in JSON.
+pub fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, TrainError> {
     let bytes = std::fs::read(path).map_err(TrainError::io(path))?;
     serde_json::from_slice(&bytes).map_err(|e| TrainError::CorruptRunFile {
         path: path.to_path_buf(),

@@ -13,10 +13,16 @@ pub enum CliError {
     /// The weights or the configuration are not valid for an energy.
     #[error(transparent)]
     Mhe(#[from] burn_mhe::MheError),
-    /// A training job could not start or finish.
+    /// A training job or an experiment could not start or finish.
     #[error(transparent)]
-    Train(#[from] burn_mhe_train::TrainError),
+    Job(#[from] mhe_experiments::JobError),
     /// An option value that cannot be used.
     #[error("{0}")]
     Usage(String),
+}
+
+impl From<burn_mhe_train::TrainError> for CliError {
+    fn from(error: burn_mhe_train::TrainError) -> Self {
+        Self::Job(error.into())
+    }
 }

@@ -4,9 +4,9 @@
 use std::path::PathBuf;
 
 use burn_mhe::{OFFICIAL_VARIANTS, Objective};
-use burn_mhe_train::DatasetChoice;
-use burn_mhe_train::experiment::{ExperimentConfig, ExperimentName, run_experiment};
 use clap::Args;
+use mhe_experiments::DatasetChoice;
+use mhe_experiments::experiment::{ExperimentConfig, ExperimentName, run_experiment};
 
 use crate::cli_error::CliError;
 use crate::device::DeviceChoice;

@@ -4,8 +4,8 @@
 use std::path::PathBuf;
 
 use burn_mhe_train::TrainError;
-use burn_mhe_train::experiment::render_page;
 use clap::Args;
+use mhe_experiments::experiment::render_page;
 
 use crate::cli_error::CliError;
 

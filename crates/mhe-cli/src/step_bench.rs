@@ -7,7 +7,8 @@ use std::time::Instant;
 use burn::tensor::{Device, Distribution, Int, Tensor};
 use burn::train::TrainStep;
 use burn_mhe::{EnergyConfig, MheRegularizerConfig};
-use burn_mhe_train::{Architecture, ClassBatch, Classifier, ImageClassifierConfig, MheClassifier};
+use burn_mhe_train::{ClassBatch, Classifier, MheClassifier};
+use mhe_experiments::{Architecture, ImageClassifierConfig};
 
 /// What one `--training-step` measurement found.
 #[derive(Debug, serde::Serialize)]

@@ -4,11 +4,12 @@ use std::fmt::Write;
 use std::path::PathBuf;
 
 use burn::config::Config;
-use burn_mhe_train::{
-    Architecture, DatasetChoice, ImageClassifierConfig, Imbalance, MheMode, OptimizerChoice,
-    RunFolder, TrainJobConfig, TrainResults,
-};
+use burn_mhe_train::{OptimizerChoice, RunFolder};
 use clap::{Args, ValueEnum};
+use mhe_experiments::{
+    Architecture, DatasetChoice, ImageClassifierConfig, Imbalance, JobFiles, MheMode,
+    TrainJobConfig, TrainResults,
+};
 
 use crate::cli_error::CliError;
 use crate::device::DeviceChoice;
@@ -140,13 +141,13 @@ pub fn run(args: &TrainArgs) -> Result<String, CliError> {
         (Some(folder), _) => {
             let run = RunFolder::new(folder);
             let device = device(args.device.or_else(|| started_on(&run)))?;
-            (burn_mhe_train::resume(&run, &device)?.results, run)
+            (mhe_experiments::resume(&run, &device)?.results, run)
         }
         (None, Some(folder)) => {
             let run = RunFolder::new(folder);
             let device = device(args.device)?;
             (
-                burn_mhe_train::train(&args.config(), &run, &device)?.results,
+                mhe_experiments::train(&args.config(), &run, &device)?.results,
                 run,
             )
         }

@@ -21,7 +21,7 @@ impl TTest {
     /// statistic is then undefined).
     ///
     /// ```
-    /// use burn_mhe_train::experiment::TTest;
+    /// use mhe_experiments::experiment::TTest;
     ///
     /// let test = TTest::of(&[0.012, 0.004, 0.009, -0.002, 0.007]).unwrap();
     /// assert!((test.p_value - 0.06583762058156797).abs() < 1e-12); // SciPy's ttest_1samp
@@ -57,7 +57,7 @@ impl TTest {
 /// seeds, so five seeds can never reach `p < 0.05` with this test.
 ///
 /// ```
-/// use burn_mhe_train::experiment::wilcoxon_signed_rank;
+/// use mhe_experiments::experiment::wilcoxon_signed_rank;
 ///
 /// assert_eq!(wilcoxon_signed_rank(&[0.012, 0.004, 0.009, -0.002, 0.007]), Some(0.125));
 /// assert_eq!(wilcoxon_signed_rank(&[0.01, 0.02, 0.03, 0.04, 0.05]), Some(0.0625));
@@ -125,7 +125,7 @@ impl McNemar {
     /// The test from each item's correctness under the configuration and the baseline.
     ///
     /// ```
-    /// use burn_mhe_train::experiment::McNemar;
+    /// use mhe_experiments::experiment::McNemar;
     ///
     /// let test = McNemar::from_counts(3, 12);
     /// assert!((test.p_value - 0.03515625).abs() < 1e-12); // SciPy's binomtest(3, 15)

@@ -12,16 +12,16 @@
 
 use std::path::PathBuf;
 
-use crate::error::TrainError;
+use crate::error::JobError;
 
 /// Downloads MNIST (60,000 + 10,000 digits) into burn's cache unless it is there already, and
 /// returns the folder holding its `train/` and `test/` subfolders.
 #[cfg(feature = "mnist-download")]
-pub fn download_mnist() -> Result<PathBuf, TrainError> {
+pub fn download_mnist() -> Result<PathBuf, JobError> {
     use burn_dataset::vision::MnistDataset;
 
     let folder = dirs::cache_dir()
-        .ok_or_else(|| TrainError::Download("this system has no cache folder".into()))?
+        .ok_or_else(|| JobError::Download("this system has no cache folder".into()))?
         .join("burn-dataset")
         .join("mnist");
     // burn's downloader panics when the network or the disk fails.
@@ -35,7 +35,7 @@ pub fn download_mnist() -> Result<PathBuf, TrainError> {
             .map(String::as_str)
             .or_else(|| panic.downcast_ref::<&str>().copied())
             .unwrap_or("unknown failure");
-        TrainError::Download(format!("burn's MNIST download failed: {reason}"))
+        JobError::Download(format!("burn's MNIST download failed: {reason}"))
     })?;
     Ok(folder)
 }
@@ -43,8 +43,8 @@ pub fn download_mnist() -> Result<PathBuf, TrainError> {
 /// Without the `mnist-download` feature there is nothing to download with: an error saying how
 /// to get the files.
 #[cfg(not(feature = "mnist-download"))]
-pub fn download_mnist() -> Result<PathBuf, TrainError> {
-    Err(TrainError::InvalidConfig(
+pub fn download_mnist() -> Result<PathBuf, JobError> {
+    Err(JobError::invalid_config(
         "dataset `mnist` without a data folder is downloaded by burn, which this build leaves \
          out: rebuild with `--features mnist-download`, or pass the folder of the MNIST files \
          (--data-dir)"

@@ -18,8 +18,9 @@
 use std::fmt::Write;
 use std::path::Path;
 
-use crate::error::TrainError;
-use crate::run_folder::{RunFolder, TrainResults};
+use crate::error::JobError;
+use crate::results::{JobFiles, TrainResults};
+use burn_mhe_train::RunFolder;
 
 /// The kinds of generated section.
 const KINDS: [&str; 2] = ["summary", "history"];
@@ -32,13 +33,13 @@ const KINDS: [&str; 2] = ["summary", "history"];
 /// std::fs::create_dir_all(root.join("results/a")).unwrap();
 /// std::fs::write(root.join("results/a/summary.md"), "# Experiment\n\n| x |\n\n![f](f.png)\n").unwrap();
 /// let page = "Intro.\n<!-- summary: results/a -->\nold\n<!-- end summary -->\nOutro.\n";
-/// let rendered = burn_mhe_train::experiment::render_page(page, &root).unwrap();
+/// let rendered = mhe_experiments::experiment::render_page(page, &root).unwrap();
 /// assert_eq!(
 ///     rendered,
 ///     "Intro.\n<!-- summary: results/a -->\n| x |\n\n![f](results/a/f.png)\n<!-- end summary -->\nOutro.\n"
 /// );
 /// ```
-pub fn render_page(page: &str, root: &Path) -> Result<String, TrainError> {
+pub fn render_page(page: &str, root: &Path) -> Result<String, JobError> {
     let mut out = String::with_capacity(page.len());
     let mut rest = page;
     while let Some((start, kind)) = next_marker(rest) {
@@ -77,9 +78,9 @@ fn next_marker(text: &str) -> Option<(usize, &'static str)> {
 
 /// The body of `folder/summary.md` (without its title line), its `##` headings two levels
 /// lower, its relative links prefixed by `folder`.
-fn summary_section(root: &Path, folder: &str) -> Result<String, TrainError> {
+fn summary_section(root: &Path, folder: &str) -> Result<String, JobError> {
     let path = root.join(folder).join("summary.md");
-    let text = std::fs::read_to_string(&path).map_err(TrainError::io(&path))?;
+    let text = std::fs::read_to_string(&path).map_err(JobError::io(&path))?;
     let body = text.split_once('\n').map_or("", |(_, body)| body);
     let body = body
         .trim_start_matches('\n')
@@ -94,7 +95,7 @@ fn summary_section(root: &Path, folder: &str) -> Result<String, TrainError> {
 }
 
 /// The per-epoch table of the run in `folder`, and its test results.
-fn history_section(root: &Path, folder: &str) -> Result<String, TrainError> {
+fn history_section(root: &Path, folder: &str) -> Result<String, JobError> {
     let results: TrainResults = RunFolder::new(root.join(folder)).read_results()?;
     let mut text = String::from(
         "| epoch | train loss | train accuracy (%) | valid loss | valid accuracy (%) | hidden \
@@ -126,8 +127,8 @@ fn history_section(root: &Path, folder: &str) -> Result<String, TrainError> {
     Ok(text)
 }
 
-fn bad(message: &str) -> TrainError {
-    TrainError::InvalidConfig(format!("results page: {message}"))
+fn bad(message: &str) -> JobError {
+    JobError::invalid_config(format!("results page: {message}"))
 }
 
 #[cfg(test)]

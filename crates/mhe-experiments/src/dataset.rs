@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::TrainError;
+use crate::error::JobError;
 use crate::idx::IdxDataset;
 
 /// Where Debian's `dataset-fashion-mnist` package installs Fashion-MNIST.
@@ -38,14 +38,14 @@ pub enum DatasetChoice {
 impl DatasetChoice {
     /// The folder read: `data_dir` if given, otherwise the dataset's own place; for the full
     /// MNIST without a folder, burn downloads it first (feature `mnist-download`).
-    pub fn folder(self, data_dir: Option<&str>) -> Result<PathBuf, TrainError> {
+    pub fn folder(self, data_dir: Option<&str>) -> Result<PathBuf, JobError> {
         let folder = match (data_dir, self) {
             (Some(dir), _) => PathBuf::from(dir),
             (None, Self::MnistSubset) => PathBuf::from(MNIST_SUBSET_DIR),
             (None, Self::FashionMnist) => PathBuf::from(FASHION_MNIST_DIR),
             (None, Self::Mnist) => crate::download::download_mnist()?,
             (None, Self::Idx) => {
-                return Err(TrainError::InvalidConfig(
+                return Err(JobError::invalid_config(
                     "dataset `idx` needs a data folder (--data-dir)".into(),
                 ));
             }
@@ -53,7 +53,7 @@ impl DatasetChoice {
         if folder.is_dir() {
             Ok(folder)
         } else {
-            Err(TrainError::MissingDataDir(folder))
+            Err(JobError::MissingDataDir(folder))
         }
     }
 }
@@ -64,7 +64,7 @@ pub(crate) fn load_pair(
     folder: &Path,
     split: &str,
     subfolder: &str,
-) -> Result<IdxDataset, TrainError> {
+) -> Result<IdxDataset, JobError> {
     let file = |kind: &str| {
         let name = format!("{split}-{kind}");
         let mut candidates = [folder.to_path_buf(), folder.join(subfolder)]
@@ -127,11 +127,13 @@ mod tests {
     fn missing_folders_are_errors() {
         assert!(matches!(
             DatasetChoice::Idx.folder(Some("/no/such/folder")),
-            Err(TrainError::MissingDataDir(_))
+            Err(JobError::MissingDataDir(_))
         ));
         assert!(matches!(
             DatasetChoice::Idx.folder(None),
-            Err(TrainError::InvalidConfig(_))
+            Err(JobError::Train(burn_mhe_train::TrainError::InvalidConfig(
+                _
+            )))
         ));
     }
 }

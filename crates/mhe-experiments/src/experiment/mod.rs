@@ -35,14 +35,15 @@ pub use summary::{ExperimentSummary, SettingSummary, Stat};
 use drawing::draw_figures;
 
 use crate::angles::host_values;
-use crate::atomic::write_atomically;
 use crate::batcher::ImageBatcher;
 use crate::data::Subset;
-use crate::error::TrainError;
+use crate::error::JobError;
 use crate::evaluate::Predictions;
 use crate::job::{MheMode, TrainJobConfig, TrainedRun, read_finished};
-use crate::lock::FolderLock;
-use crate::run_folder::{RunFolder, TrainResults, read_json};
+use crate::results::{JobFiles, TrainResults};
+use burn_mhe_train::FolderLock;
+use burn_mhe_train::write_atomically;
+use burn_mhe_train::{RunFolder, read_json};
 
 /// Which configurations of a sweep are drawn in its curves and angle figures: the released
 /// three of the variants; width 1 or depth 2, or, in a sweep without it, its widest or deepest
@@ -95,13 +96,13 @@ pub fn run_experiment(
     config: &ExperimentConfig,
     out: &Path,
     device: &Device,
-) -> Result<ExperimentSummary, TrainError> {
+) -> Result<ExperimentSummary, JobError> {
     if config.seeds == 0 || config.epochs == 0 {
-        return Err(TrainError::InvalidConfig(
+        return Err(JobError::invalid_config(
             "seeds and epochs must be at least 1".into(),
         ));
     }
-    config.check().map_err(TrainError::InvalidConfig)?;
+    config.check().map_err(JobError::invalid_config)?;
     config.dataset.folder(config.data_dir.as_deref())?;
     let settings = config.settings();
     for setting in &settings {
@@ -195,7 +196,7 @@ fn summarize(settings: &[Setting], finished: &[Vec<FinishedRun>]) -> Vec<Setting
 pub fn summarize_runs(
     config: &ExperimentConfig,
     out: &Path,
-) -> Result<Vec<SettingSummary>, TrainError> {
+) -> Result<Vec<SettingSummary>, JobError> {
     let settings = config.settings();
     let finished = settings
         .iter()
@@ -206,9 +207,9 @@ pub fn summarize_runs(
                     check_same_job(&setting.job.clone().with_seed(seed as u64), &run)?;
                     reuse(&run, false)
                 })
-                .collect::<Result<Vec<_>, TrainError>>()
+                .collect::<Result<Vec<_>, JobError>>()
         })
-        .collect::<Result<Vec<_>, TrainError>>()?;
+        .collect::<Result<Vec<_>, JobError>>()?;
     Ok(summarize(&settings, &finished))
 }
 
@@ -228,11 +229,11 @@ fn run_folder(out: &Path, setting: &Setting, seed: usize) -> RunFolder {
 /// `Ok` if `run`'s `config.json` is `job`'s; a folder of another configuration is an error.
 /// Compared as configurations, not as text: a field added since the run was written (absent
 /// there, its default here) is no difference.
-fn check_same_job(job: &TrainJobConfig, run: &RunFolder) -> Result<(), TrainError> {
+fn check_same_job(job: &TrainJobConfig, run: &RunFolder) -> Result<(), JobError> {
     let saved: TrainJobConfig = read_json(&run.config())?;
     let as_json = |config: &TrainJobConfig| serde_json::to_value(config).expect("serializes");
     if as_json(&saved) != as_json(job) {
-        return Err(TrainError::InvalidConfig(format!(
+        return Err(JobError::invalid_config(format!(
             "{} holds a run of another configuration: choose another output folder",
             run.root().display()
         )));
@@ -268,7 +269,7 @@ fn run_or_reuse(
     label: &str,
     wants_sample: bool,
     device: &Device,
-) -> Result<FinishedRun, TrainError> {
+) -> Result<FinishedRun, JobError> {
     if run.config().exists() {
         check_same_job(job, run)?;
         let finished = run.results().is_file() || run.predictions().is_file();
@@ -301,7 +302,7 @@ fn run_or_reuse(
 
 /// The finished run in `run` as committed: its checked results and predictions
 /// ([`read_finished`]) and, where wanted, its figure data.
-fn reuse(run: &RunFolder, wants_sample: bool) -> Result<FinishedRun, TrainError> {
+fn reuse(run: &RunFolder, wants_sample: bool) -> Result<FinishedRun, JobError> {
     let (results, predictions) = read_finished(run)?;
     let sample = match wants_sample {
         true => Some(read_json(&sample_file(run))?),

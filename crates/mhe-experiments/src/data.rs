@@ -9,7 +9,7 @@ use burn::data::dataset::{Dataset, DatasetError};
 use serde::{Deserialize, Serialize};
 
 use crate::dataset::{CLASSES, load_pair};
-use crate::error::TrainError;
+use crate::error::JobError;
 use crate::idx::{IdxDataset, ImageItem};
 
 /// Keep only a fraction of one class in the training split (the test split is untouched).
@@ -17,7 +17,7 @@ use crate::idx::{IdxDataset, ImageItem};
 /// Written `CLASS:FRACTION` on the command line: `0:0.02` keeps 2% of class 0.
 ///
 /// ```
-/// use burn_mhe_train::Imbalance;
+/// use mhe_experiments::Imbalance;
 ///
 /// let imbalance: Imbalance = "0:0.02".parse().unwrap();
 /// assert_eq!((imbalance.class, imbalance.fraction), (0, 0.02));
@@ -136,10 +136,10 @@ pub struct SplitPlan {
 
 impl DataSplits {
     /// Loads the training and test files of `folder` and splits them by `plan`.
-    pub fn load(folder: &Path, plan: &SplitPlan) -> Result<Self, TrainError> {
+    pub fn load(folder: &Path, plan: &SplitPlan) -> Result<Self, JobError> {
         let train_files = Subset::all(load_pair(folder, "train", "train")?);
         let test = Subset::all(load_pair(folder, "t10k", "test")?);
-        let order = permutation(train_files.len(), plan.seed);
+        let order = burn_mhe_train::permutation(train_files.len(), plan.seed);
         let valid_count = (plan.valid_fraction * train_files.len() as f64).round() as usize;
         let (valid_order, train_order) = order.split_at(valid_count);
         let valid = train_files.pick(valid_order.iter().copied());
@@ -197,17 +197,6 @@ fn thin_out(train: &Subset, imbalance: Imbalance) -> Subset {
         seen <= keep
     });
     train.pick(positions)
-}
-
-/// A permutation of `0..len` from `seed` (Fisher-Yates over SplitMix64).
-pub fn permutation(len: usize, seed: u64) -> Vec<usize> {
-    let mut state = seed;
-    let mut next = || burn_mhe::split_mix64(&mut state);
-    let mut order: Vec<usize> = (0..len).collect();
-    for i in (1..len).rev() {
-        order.swap(i, (next() % (i as u64 + 1)) as usize);
-    }
-    order
 }
 
 #[cfg(test)]
@@ -292,17 +281,6 @@ mod tests {
         // A limit above the split's size keeps the whole split in its order.
         let all = DataSplits::load(Path::new(MNIST_SUBSET_DIR), &plan(5000, None)).unwrap();
         assert_eq!(all.train.indices, full.train.indices);
-    }
-
-    #[test]
-    fn permutation_is_a_seeded_shuffle() {
-        let a = permutation(100, 1);
-        let mut sorted = a.clone();
-        sorted.sort_unstable();
-        assert_eq!(sorted, (0..100).collect::<Vec<_>>());
-        assert_eq!(a, permutation(100, 1));
-        assert_ne!(a, permutation(100, 2));
-        assert_ne!(a, sorted);
     }
 
     #[test]

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::experiment::paired::PairedComparison;
 use crate::experiment::plan::{ExperimentConfig, Setting};
-use crate::run_folder::TrainResults;
+use crate::results::TrainResults;
 
 /// Mean and sample standard deviation (0 for one value).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]

@@ -4,9 +4,9 @@ use burn::data::dataloader::batcher::Batcher;
 use burn::data::dataset::Dataset;
 use burn::tensor::{Device, Int, Tensor, TensorData};
 
-use crate::classifier::ClassBatch;
 use crate::data::Subset;
 use crate::idx::ImageItem;
+use burn_mhe_train::ClassBatch;
 
 /// Stacks [`ImageItem`]s of one image size into `[batch, 1, rows, cols]` images.
 #[derive(Debug, Clone, Copy)]

@@ -9,7 +9,7 @@ use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use plotters::style::{FontStyle, register_font};
 
-use crate::error::TrainError;
+use crate::error::JobError;
 
 /// DejaVu Sans (Bitstream Vera licence, `assets/DejaVuSans-LICENSE`): text renders the same on
 /// every machine, no system fonts needed.
@@ -33,13 +33,13 @@ pub trait Figure {
 }
 
 /// Writes `stem.png` and `stem.svg`; returns both paths.
-pub fn save(figure: &impl Figure, stem: &Path) -> Result<Vec<PathBuf>, TrainError> {
+pub fn save(figure: &impl Figure, stem: &Path) -> Result<Vec<PathBuf>, JobError> {
     register_fonts();
     let png = stem.with_extension("png");
     let svg = stem.with_extension("svg");
     let failed = |path: &Path| {
         let path = path.to_path_buf();
-        move |message: String| TrainError::CorruptRunFile { path, message }
+        move |message: String| JobError::corrupt(path, message)
     };
     {
         let area = BitMapBackend::new(&png, figure.size()).into_drawing_area();

@@ -5,8 +5,8 @@ use burn::tensor::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 
 use crate::batcher::ImageBatcher;
-use crate::classifier::Classifier;
 use crate::data::Subset;
+use burn_mhe_train::Classifier;
 
 /// How a model does on a split.
 #[derive(Debug, Clone, PartialEq)]

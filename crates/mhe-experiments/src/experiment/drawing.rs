@@ -10,14 +10,14 @@ use super::figures::{
 };
 use super::plan::{ExperimentConfig, ExperimentName};
 use super::summary::{SettingSummary, Stat};
-use crate::error::TrainError;
+use crate::error::JobError;
 use crate::job::MheMode;
-use crate::run_folder::TrainResults;
+use crate::results::TrainResults;
 
 /// Mean and spread over seeds of one per-epoch quantity.
 fn curve(
     runs: &[TrainResults],
-    value: impl Fn(&crate::history::EpochRecord) -> f64,
+    value: impl Fn(&burn_mhe_train::EpochRecord) -> f64,
 ) -> Vec<(f64, f64, f64)> {
     let epochs = runs.iter().map(|r| r.history.len()).min().unwrap_or(0);
     (0..epochs)
@@ -39,10 +39,10 @@ pub(super) fn draw_figures(
     summaries: &[SettingSummary],
     histories: &[(String, Vec<TrainResults>)],
     samples: &[Sample],
-) -> Result<Vec<PathBuf>, TrainError> {
+) -> Result<Vec<PathBuf>, JobError> {
     let mut written = Vec::new();
     let curves_panel =
-        |title: &str, y: &str, value: fn(&crate::history::EpochRecord) -> f64| LinePanel {
+        |title: &str, y: &str, value: fn(&burn_mhe_train::EpochRecord) -> f64| LinePanel {
             title: title.into(),
             x_label: "epoch".into(),
             y_label: y.into(),

@@ -10,7 +10,7 @@ use burn::tensor::activation::relu;
 use burn::tensor::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 
-use crate::classifier::Classifier;
+use burn_mhe_train::Classifier;
 
 /// The shape of an [`ImageClassifier`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -15,18 +15,19 @@ use burn_mhe::{
 };
 use serde::{Deserialize, Serialize};
 
-use crate::atomic::write_atomically;
 use crate::batcher::ImageBatcher;
-use crate::classifier::MheClassifier;
 use crate::data::{DataSplits, Imbalance, SplitPlan};
 use crate::dataset::DatasetChoice;
-use crate::error::TrainError;
+use crate::error::JobError;
 use crate::evaluate::{Predictions, TestScores, evaluate};
-use crate::fit::{FitConfig, FitData, OptimizerChoice, fit};
-use crate::history::{EpochRecord, read_history};
 use crate::model::{ImageClassifier, ImageClassifierConfig};
-use crate::run_folder::{RunFolder, TrainResults, read_json};
-use crate::seeded::init_seeded;
+use crate::results::{JobFiles, TrainResults};
+use burn_mhe_train::EpochRecord;
+use burn_mhe_train::MheClassifier;
+use burn_mhe_train::init_seeded;
+use burn_mhe_train::write_atomically;
+use burn_mhe_train::{FitConfig, FitData, OptimizerChoice, fit};
+use burn_mhe_train::{RunFolder, read_json};
 
 /// Which regularizer the job trains with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -179,8 +180,8 @@ pub struct TrainJobConfig {
 
 impl TrainJobConfig {
     /// Every value checked; the first bad one is the error. Nothing is trained before this.
-    pub fn check(&self) -> Result<(), TrainError> {
-        let bad = |message: String| Err(TrainError::InvalidConfig(message));
+    pub fn check(&self) -> Result<(), JobError> {
+        let bad = |message: String| Err(JobError::invalid_config(message));
         for (name, value) in [
             ("lambda-hidden", self.lambda_hidden),
             ("lambda-output", self.lambda_output),
@@ -200,9 +201,9 @@ impl TrainJobConfig {
             return bad("train-limit must be at least 1".into());
         }
         if let Some(imbalance) = &self.imbalance {
-            imbalance.check().map_err(TrainError::InvalidConfig)?;
+            imbalance.check().map_err(JobError::invalid_config)?;
         }
-        self.model.check().map_err(TrainError::InvalidConfig)?;
+        self.model.check().map_err(JobError::invalid_config)?;
         self.regularizer_config().validate()?;
         Ok(())
     }
@@ -250,7 +251,7 @@ impl TrainJobConfig {
     }
 
     /// The regularizer of `model` (with its poles for MHP and MHC).
-    pub fn regularizer<M: Module>(&self, model: &M) -> Result<MheRegularizer, TrainError> {
+    pub fn regularizer<M: Module>(&self, model: &M) -> Result<MheRegularizer, JobError> {
         Ok(self.regularizer_config().init_for(model)?)
     }
 
@@ -287,12 +288,12 @@ pub fn train(
     config: &TrainJobConfig,
     run: &RunFolder,
     device: &Device,
-) -> Result<TrainedRun, TrainError> {
+) -> Result<TrainedRun, JobError> {
     config.check()?;
     let splits = load_splits(config)?;
     let _lock = run.lock()?;
     if run.config().exists() {
-        return Err(TrainError::InvalidConfig(format!(
+        return Err(JobError::invalid_config(format!(
             "{} already holds a run: resume it or choose another folder",
             run.root().display()
         )));
@@ -307,19 +308,17 @@ pub fn train(
 /// epoch exactly once. A finished run is only evaluated again. A damaged checkpoint falls back
 /// to the one before it ([`RunFolder::last_intact_epoch`]); damaged files with nothing to
 /// fall back to, and a folder another process holds, are errors that name the file or holder.
-pub fn resume(run: &RunFolder, device: &Device) -> Result<TrainedRun, TrainError> {
+pub fn resume(run: &RunFolder, device: &Device) -> Result<TrainedRun, JobError> {
     let path = run.config();
     let _lock = run.root().is_dir().then(|| run.lock()).transpose()?;
     if !path.is_file() {
-        return Err(TrainError::InvalidConfig(format!(
+        return Err(JobError::invalid_config(format!(
             "{} holds no run (no config.json)",
             run.root().display()
         )));
     }
-    let config = TrainJobConfig::load(&path).map_err(|e| TrainError::CorruptRunFile {
-        path: path.clone(),
-        message: e.to_string(),
-    })?;
+    let config =
+        TrainJobConfig::load(&path).map_err(|e| JobError::corrupt(path.clone(), e.to_string()))?;
     config.check()?;
     let splits = load_splits(&config)?;
     fit_image_classifier(&config, splits, run, device)
@@ -330,14 +329,13 @@ pub fn resume(run: &RunFolder, device: &Device) -> Result<TrainedRun, TrainError
 /// record, one prediction per test item, and the accuracy those predictions give.
 ///
 /// # Errors
-/// [`TrainError::CorruptRunFile`] naming the file that is unreadable or does not fit.
-pub(crate) fn read_finished(run: &RunFolder) -> Result<(TrainResults, Predictions), TrainError> {
+/// [`TrainError::CorruptRunFile`](burn_mhe_train::TrainError::CorruptRunFile) naming the file
+/// that is unreadable or does not fit.
+pub(crate) fn read_finished(run: &RunFolder) -> Result<(TrainResults, Predictions), JobError> {
     let config: serde_json::Value = read_json(&run.config())?;
     let results = run.read_results()?;
     let predictions = run.read_predictions()?;
-    let corrupt = |path: std::path::PathBuf, message: String| {
-        Err(TrainError::CorruptRunFile { path, message })
-    };
+    let corrupt = |path: std::path::PathBuf, message: String| Err(JobError::corrupt(path, message));
     if results.config != config {
         return corrupt(
             run.results(),
@@ -369,12 +367,12 @@ pub(crate) fn read_finished(run: &RunFolder) -> Result<(TrainResults, Prediction
     Ok((results, predictions))
 }
 
-fn load_splits(config: &TrainJobConfig) -> Result<DataSplits, TrainError> {
+fn load_splits(config: &TrainJobConfig) -> Result<DataSplits, JobError> {
     let folder = config.dataset.folder(config.data_dir.as_deref())?;
     let splits = DataSplits::load(&folder, &config.split_plan())?;
     let shape = splits.train.image_shape();
     if shape != config.model.image {
-        return Err(TrainError::InvalidConfig(format!(
+        return Err(JobError::invalid_config(format!(
             "the model expects {:?} images, {} holds {shape:?}",
             config.model.image,
             folder.display()
@@ -382,7 +380,7 @@ fn load_splits(config: &TrainJobConfig) -> Result<DataSplits, TrainError> {
     }
     for (name, split) in [("training", &splits.train), ("validation", &splits.valid)] {
         if split.is_empty() {
-            return Err(TrainError::InvalidConfig(format!(
+            return Err(JobError::invalid_config(format!(
                 "the {name} split is empty"
             )));
         }
@@ -397,7 +395,7 @@ fn fit_image_classifier(
     splits: DataSplits,
     run: &RunFolder,
     device: &Device,
-) -> Result<TrainedRun, TrainError> {
+) -> Result<TrainedRun, JobError> {
     let model = init_seeded(&device.clone().autodiff(), config.seed, |device| {
         config.model.init(device)
     });
@@ -420,7 +418,7 @@ fn fit_image_classifier(
     })?;
     log_duration(started);
 
-    let history = read_history(run.root(), config.epochs)?;
+    let history = run.read_history(config.epochs)?;
     let mut scores = evaluate(&model.model, &splits.test, config.batch_size, device);
     let predictions = std::mem::take(&mut scores.predictions);
     // Predictions first: a results.json always has its predictions beside it.
@@ -469,7 +467,7 @@ fn results(
         classifier_nearest_angles: crate::angles::nearest_angles(
             model.model.classifier().weight.val().transpose(),
         ),
-        weights_digest: crate::digest::weights_digest(&model.model),
+        weights_digest: burn_mhe_train::weights_digest(&model.model),
         hidden_energy: energy(burn_mhe::LayerRole::Hidden),
         output_energy: energy(burn_mhe::LayerRole::Output),
         layers,

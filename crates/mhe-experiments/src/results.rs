@@ -1,0 +1,80 @@
+//! What a finished image job leaves in its run folder: `results.json` and `predictions.json`.
+
+use std::path::PathBuf;
+
+use burn_mhe::LayerReport;
+use burn_mhe_train::{EpochRecord, RunFolder, TrainError, read_json};
+use serde::{Deserialize, Serialize};
+
+use crate::evaluate::Predictions;
+
+/// What a finished run wrote to `results.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainResults {
+    /// The configuration.
+    pub config: serde_json::Value,
+    /// The device it ran on.
+    pub device: String,
+    /// Items in the training, validation and test splits.
+    pub split_sizes: [usize; 3],
+    /// One record per epoch, in order.
+    pub history: Vec<EpochRecord>,
+    /// Accuracy on the test split, a fraction in `[0, 1]`.
+    pub test_accuracy: f64,
+    /// Mean cross-entropy on the test split.
+    pub test_loss: f64,
+    /// Test accuracy of each class (`NaN` serialized as `null` for a class absent from it).
+    pub per_class_accuracy: Vec<Option<f64>>,
+    /// Final sum of the hidden layers' energies (unweighted).
+    pub hidden_energy: f64,
+    /// Final output layer energy (unweighted).
+    pub output_energy: f64,
+    /// Every regularized layer at the end: energy and pairwise angles.
+    pub layers: Vec<LayerReport>,
+    /// For each class, the angle in degrees from its classifier neuron to the nearest other
+    /// class's neuron at the end.
+    #[serde(default)]
+    pub classifier_nearest_angles: Vec<f64>,
+    /// [`weights_digest`](burn_mhe_train::weights_digest) of the final model: equal digests, equal
+    /// weights.
+    #[serde(default)]
+    pub weights_digest: String,
+    /// Training wall time, summed over epochs (and over resumed runs).
+    pub wall_seconds: f64,
+}
+
+/// The files a finished job adds to a [`RunFolder`].
+pub trait JobFiles {
+    /// `results.json`.
+    fn results(&self) -> PathBuf;
+    /// `predictions.json`: each test item's label and predicted class.
+    fn predictions(&self) -> PathBuf;
+    /// Reads `results.json`.
+    ///
+    /// # Errors
+    /// As [`read_json`].
+    fn read_results(&self) -> Result<TrainResults, TrainError>;
+    /// Reads `predictions.json`.
+    ///
+    /// # Errors
+    /// As [`read_json`].
+    fn read_predictions(&self) -> Result<Predictions, TrainError>;
+}
+
+impl JobFiles for RunFolder {
+    fn results(&self) -> PathBuf {
+        self.root().join("results.json")
+    }
+
+    fn predictions(&self) -> PathBuf {
+        self.root().join("predictions.json")
+    }
+
+    fn read_results(&self) -> Result<TrainResults, TrainError> {
+        read_json(&self.results())
+    }
+
+    fn read_predictions(&self) -> Result<Predictions, TrainError> {
+        read_json(&self.predictions())
+    }
+}
