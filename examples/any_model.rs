@@ -1,8 +1,8 @@
 //! MHE for a model that is not an image classifier, in burn's Learner: a table of one
 //! categorical column (embedded) and four numeric ones, the model's own item, batch and batcher
-//! types, and a label-smoothed cross-entropy. The model implements one method
-//! (`SupervisedModel::loss_and_output`); `WithMhe` adds the penalty of its hidden layer, its
-//! classifier and its embedding rows (a `ParamRule`) and reports the energies.
+//! types, and a label-smoothed cross-entropy. The model implements burn's own `TrainStep` and
+//! `InferenceStep`; `WithMhe` adds the penalty of its hidden layer, its classifier and its
+//! embedding rows (a `ParamRule`) and reports the energies.
 //!
 //! ```sh
 //! cargo run --all-features --example any_model -- [epochs] [cpu|ndarray|wgpu]
@@ -33,11 +33,11 @@ fn main() {
         .batch_size(256)
         .build(rows(500, 2));
 
+    let net = TableNet::new(&device);
     let mhe = MheRegularizerConfig::official(EnergyConfig::new())
         .with_extra(vec![embedding_rule()])
-        .init()
-        .expect("a valid configuration");
-    let model = WithMhe::new(TableNet::new(&device), mhe);
+        .init(&net);
+    let model = WithMhe::new(net, mhe);
 
     let run = std::env::temp_dir().join("burn-mhe-any-model-example");
     std::fs::remove_dir_all(&run).ok();

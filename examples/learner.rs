@@ -1,5 +1,7 @@
 //! MHE for your own model in burn's Learner: implement `Classifier`, wrap the model in
-//! `MheClassifier`, register `EnergyMetric`s, and train with `SupervisedTraining` as usual.
+//! `CrossEntropyClassifier` and `WithMhe`, register `EnergyMetric`s, and train with
+//! `SupervisedTraining` as usual. (A model that implements burn's `TrainStep` itself goes
+//! straight into `WithMhe`: `examples/any_model.rs`.)
 //!
 //! ```sh
 //! cargo run --all-features --example learner -- [epochs] [cpu|ndarray|wgpu]
@@ -24,7 +26,9 @@ use burn::tensor::{Device, Tensor};
 use burn::train::metric::{AccuracyMetric, LossMetric};
 use burn::train::{Learner, SupervisedTraining};
 use burn_mhe::{EnergyConfig, MheRegularizerConfig};
-use burn_mhe_train::{Classifier, EnergyMetric, EpochLineRenderer, MheClassifier};
+use burn_mhe_train::{
+    Classifier, CrossEntropyClassifier, EnergyMetric, EpochLineRenderer, WithMhe,
+};
 use mhe_experiments::{DataSplits, ImageBatcher, MNIST_SUBSET_DIR, SplitPlan};
 
 /// A user's model: nothing about MHE in it.
@@ -52,7 +56,7 @@ impl SmallCnn {
     }
 }
 
-/// The one thing `MheClassifier` needs: logits from a batch of inputs.
+/// The one thing `CrossEntropyClassifier` needs: logits from a batch of inputs.
 impl Classifier for SmallCnn {
     type Input = Tensor<4>;
 
@@ -86,10 +90,9 @@ fn main() {
         .build(splits.valid);
 
     // MHE: hidden convs x1, the classifier (the last Linear) x10, Euclidean s = 2.
-    let mhe = MheRegularizerConfig::official(EnergyConfig::new())
-        .init()
-        .expect("a valid configuration");
-    let model = MheClassifier::new(SmallCnn::new(&device), mhe);
+    let net = CrossEntropyClassifier::new(SmallCnn::new(&device));
+    let mhe = MheRegularizerConfig::official(EnergyConfig::new()).init(&net);
+    let model = WithMhe::new(net, mhe);
 
     let run = std::env::temp_dir().join("burn-mhe-learner-example");
     std::fs::remove_dir_all(&run).ok();
@@ -105,7 +108,7 @@ fn main() {
     let result = training.launch(learner);
 
     let trained = result.model;
-    for layer in trained.mhe.report(&trained.model) {
+    for layer in trained.mhe.report(&trained.model.model) {
         println!("{layer}");
     }
     println!("checkpoints and logs in {}", run.display());

@@ -12,14 +12,13 @@ use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{Linear, LinearConfig};
 use burn::optim::{AdamConfig, GradientsParams};
-use burn_mhe::{EnergyConfig, LayerReport, MheRegularizer, MheRegularizerConfig};
+use burn_mhe::{EnergyConfig, LayerReport, MheRegularizerConfig};
 
 #[derive(Module, Debug)]
 struct SmallCnn {
     convs: Vec<Conv2d>,
     hidden: Linear,
     classifier: Linear,
-    mhe: MheRegularizer,
 }
 
 fn print_report(title: &str, report: &[LayerReport]) {
@@ -45,9 +44,6 @@ fn main() {
     let (steps, device) = device::count_and_device("steps", 200);
     device.seed(7);
 
-    let mhe = MheRegularizerConfig::official(EnergyConfig::new().with_half_space(true))
-        .init()
-        .expect("the official configuration is valid");
     let mut model = SmallCnn {
         convs: vec![
             Conv2dConfig::new([1, 16], [3, 3]).init(&device),
@@ -55,13 +51,14 @@ fn main() {
         ],
         hidden: LinearConfig::new(128, 64).init(&device),
         classifier: LinearConfig::new(64, 10).init(&device),
-        mhe,
     };
-    print_report("before", &model.mhe.report(&model));
+    let mhe =
+        MheRegularizerConfig::official(EnergyConfig::new().with_half_space(true)).init(&model);
+    print_report("before", &mhe.report(&model));
 
     let mut optimizer = AdamConfig::new().init();
     for step in 0..steps {
-        let penalty = model.mhe.penalty(&model);
+        let penalty = mhe.penalty(&model);
         if step % 50 == 0 {
             println!(
                 "step {step:>4}: penalty {:.6}",
@@ -71,5 +68,5 @@ fn main() {
         let grads = GradientsParams::from_grads(penalty.backward(), &model);
         model = optimizer.step(1e-2, model, grads);
     }
-    print_report("after", &model.mhe.report(&model));
+    print_report("after", &mhe.report(&model));
 }

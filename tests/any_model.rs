@@ -14,20 +14,20 @@ use burn::module::{Module, Param};
 use burn::optim::{AdamConfig, GradientsParams};
 use burn::tensor::{Device, Int, Tensor};
 use burn::train::metric::{AccuracyMetric, LossMetric};
-use burn::train::{ClassificationOutput, Learner, SupervisedTraining, TrainStep};
+use burn::train::{ClassificationOutput, InferenceStep, Learner, SupervisedTraining, TrainStep};
 use burn_mhe::{EnergyConfig, LayerRole, MheRegularizer, MheRegularizerConfig};
 use burn_mhe_train::{
-    EnergyMetric, EpochRecord, FitConfig, FitData, OptimizerChoice, RunFolder, SupervisedModel,
-    TrainError, WithMhe, checkpoint_path, epoch_file, fit, init_seeded, weights_digest,
+    EnergyMetric, EpochRecord, FitConfig, FitData, OptimizerChoice, RunFolder, TrainError, WithMhe,
+    checkpoint_path, epoch_file, fit, init_seeded, weights_digest,
 };
 use support::scratch_path;
 use tabular::{PrototypeTableNet, TableBatch, TableBatcher, TableNet, embedding_rule, rows};
 
-fn regularizer() -> MheRegularizer {
+/// The released setup with the embedding's rows in the hidden group, for `net`.
+fn regularizer(net: &impl Module) -> MheRegularizer {
     MheRegularizerConfig::official(EnergyConfig::new())
         .with_extra(vec![embedding_rule()])
-        .init()
-        .unwrap()
+        .init(net)
 }
 
 fn batch(device: &Device) -> TableBatch {
@@ -52,7 +52,7 @@ fn assert_close(a: Vec<f64>, b: Vec<f64>, what: &str) {
 fn the_training_step_is_the_plain_loops_loss_plus_penalty() {
     let device = Device::flex().autodiff();
     let net = init_seeded(&device, 5, TableNet::new);
-    let mhe = regularizer();
+    let mhe = regularizer(&net);
     let batch = batch(&device);
 
     let step = TrainStep::step(&WithMhe::new(net.clone(), mhe.clone()), batch.clone());
@@ -101,9 +101,10 @@ fn the_training_step_is_the_plain_loops_loss_plus_penalty() {
 fn trained(penalize: bool, epochs: usize) -> WithMhe<TableNet> {
     let device = Device::flex().autodiff();
     let net = init_seeded(&device, 11, TableNet::new);
+    let mhe = regularizer(&net);
     let model = match penalize {
-        true => WithMhe::new(net, regularizer()),
-        false => WithMhe::measure_only(net, regularizer()),
+        true => WithMhe::new(net, mhe),
+        false => WithMhe::measure_only(net, mhe),
     };
     learn(model, epochs, &format!("{penalize}"))
 }
@@ -111,7 +112,11 @@ fn trained(penalize: bool, epochs: usize) -> WithMhe<TableNet> {
 /// `model` after `epochs` of Adam in burn's Learner on 1,000 rows.
 fn learn<M>(model: WithMhe<M>, epochs: usize, name: &str) -> WithMhe<M>
 where
-    M: SupervisedModel<Batch = TableBatch, Output = ClassificationOutput> + 'static,
+    M: TrainStep<Input = TableBatch, Output = ClassificationOutput>
+        + InferenceStep<Input = TableBatch, Output = ClassificationOutput>
+        + Module
+        + burn::module::ModuleDisplay
+        + 'static,
 {
     let train = DataLoaderBuilder::new(TableBatcher)
         .batch_size(64)
@@ -209,7 +214,7 @@ fn one_sgd_epoch(
         .with_training_strategy(strategy.into())
         .num_epochs(1)
         .launch(Learner::new(
-            WithMhe::new(net, regularizer()),
+            WithMhe::new(net.clone(), regularizer(&net)),
             burn::optim::SgdConfig::new().init(),
             lr,
         ));
@@ -253,8 +258,7 @@ fn a_prototype_head_trains_in_the_learner_beside_hidden_mhe() {
     let net = init_seeded(&device, 11, PrototypeTableNet::new);
     let hidden_only = MheRegularizerConfig::official(EnergyConfig::new())
         .with_output(None)
-        .init()
-        .unwrap();
+        .init(&net);
     let batch = test_batch();
     let loss = |net: &PrototypeTableNet| {
         let net = net.valid();
@@ -276,7 +280,8 @@ fn a_prototype_head_trains_in_the_learner_beside_hidden_mhe() {
 /// The table model with MHE, trained by `fit` for `config.epochs` in the folder `run`.
 fn fit_table(run: &RunFolder, config: &FitConfig) -> Result<WithMhe<TableNet>, TrainError> {
     let device = Device::flex().autodiff();
-    let model = WithMhe::new(init_seeded(&device, 17, TableNet::new), regularizer());
+    let net = init_seeded(&device, 17, TableNet::new);
+    let model = WithMhe::new(net.clone(), regularizer(&net));
     let data = FitData {
         train: Arc::new(rows(600, 1)),
         valid: Arc::new(rows(200, 2)),

@@ -486,7 +486,6 @@ fn every_objective_of_the_family_runs_from_the_command_line() {
         assert_eq!(json["objective"], label);
         let library = objective
             .init(&burn_mhe::EnergyConfig::new())
-            .unwrap()
             .forward(
                 f64_matrix(golden_neurons(), 18, &device),
                 objective.has_pole().then(|| {

@@ -38,9 +38,9 @@ fn loss_and_gradients(
 fn every_objective() -> Vec<(String, LayerObjective)> {
     let energies = official_variants_both_spaces()
         .into_iter()
-        .map(|(name, config)| (name, Objective::Mhe.init(&config).unwrap()));
+        .map(|(name, config)| (name, Objective::Mhe.init(&config)));
     let family = Objective::family().map(|objective| {
-        let layer = objective.init(&EnergyConfig::new()).unwrap();
+        let layer = objective.init(&EnergyConfig::new());
         (objective.label().to_string(), layer)
     });
     energies.chain(family).collect()

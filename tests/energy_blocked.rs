@@ -24,7 +24,7 @@ fn energy_and_gradient(
     } else {
         f32_matrix(input, cols, &device)
     };
-    let (value, grad) = config.init().unwrap().value_and_grad(neurons);
+    let (value, grad) = config.init().value_and_grad(neurons);
     let mut out = values(value);
     out.extend(values(grad));
     out
@@ -51,18 +51,17 @@ fn block_rows_follow_the_budget() {
     let flex = Device::flex();
     let energy = EnergyConfig::new()
         .with_memory_budget_mib(Some(budget_for_rows(64)))
-        .init()
-        .unwrap();
+        .init();
     assert_eq!(rows(&energy, 1, 1000, &flex), 64);
     assert_eq!(rows(&energy, 1, 40, &flex), 40);
     assert_eq!(rows(&energy, 4, 1000, &flex), 32);
-    let default = EnergyConfig::new().init().unwrap();
+    let default = EnergyConfig::new().init();
     // 256 MiB on the CPU: blocks of 2590 rows, so a 65536-neuron layer takes 26 row blocks.
     assert_eq!(default.budget(&flex).source, BudgetSource::Default);
     assert_eq!(rows(&default, 1, 65536, &flex), 2590);
     for bad in [0.0, -1.0, f64::NAN] {
         let config = EnergyConfig::new().with_memory_budget_mib(Some(bad));
-        assert!(config.init().is_err(), "{bad}");
+        assert!(config.try_init().is_err(), "{bad}");
     }
 }
 
@@ -76,16 +75,13 @@ fn blocks_fit_the_largest_buffer_of_a_gpu_device() {
     let largest = memory
         .largest_buffer
         .expect("wgpu reports its largest buffer") as f64;
-    let energy = EnergyConfig::new().init().unwrap();
+    let energy = EnergyConfig::new().init();
     let budget = energy.budget(&device);
     match memory.total {
         Some(total) => assert_eq!(budget.bytes, total as f64 * burn_mhe::DEVICE_MEMORY_SHARE),
         None => assert_eq!(budget.bytes, largest.max(256.0 * 1024.0 * 1024.0)),
     }
-    let generous = EnergyConfig::new()
-        .with_memory_budget_mib(Some(1e6))
-        .init()
-        .unwrap();
+    let generous = EnergyConfig::new().with_memory_budget_mib(Some(1e6)).init();
     // A float32 `[rows, rows]` intermediate within half of the largest buffer.
     let by_buffer = (largest / 2.0 / 4.0).sqrt() as usize;
     for n in [4096, 16384, 65536] {

@@ -46,7 +46,7 @@ fn assert_matches(got: &[f64], reference: &[f64], rel: f64, what: &str) {
 
 /// Float32 through the buffers against float64 through tensor operations.
 fn assert_buffers_match_float64(config: &EnergyConfig, input: &[f64], cols: usize, what: &str) {
-    let energy = config.init().unwrap();
+    let energy = config.init();
     let (buffers, path) = energy_and_gradient(&energy, input, cols, false);
     assert_eq!(path, EnergyPath::Buffers, "{what}");
     let (reference, path) = energy_and_gradient(&energy, input, cols, true);
@@ -89,7 +89,7 @@ fn norms_out_of_range_take_the_tensor_path_and_stay_finite() {
     let mut input = pseudo_random(20 * 6, 41);
     // Squared norms near 1e36: past 2^100, where products of raw float32 rows lose range.
     input[..6].iter_mut().for_each(|x| *x *= 1e18);
-    let energy = EnergyConfig::new().init().unwrap();
+    let energy = EnergyConfig::new().init();
     let (huge, _) = energy_and_gradient(&energy, &input, 6, false);
     let (reference, _) = energy_and_gradient(&energy, &input, 6, true);
     assert!(huge.iter().all(|x| x.is_finite()), "{huge:?}");
@@ -97,7 +97,7 @@ fn norms_out_of_range_take_the_tensor_path_and_stay_finite() {
     // A zero row with eps = 0 has no finite 1 / r.
     let mut input = pseudo_random(20 * 6, 43);
     input[6..12].iter_mut().for_each(|x| *x = 0.0);
-    let energy = EnergyConfig::new().with_eps(0.0).init().unwrap();
+    let energy = EnergyConfig::new().with_eps(0.0).init();
     let (zero, _) = energy_and_gradient(&energy, &input, 6, false);
     let (reference, _) = energy_and_gradient(&energy, &input, 6, true);
     assert!(zero.iter().all(|x| x.is_finite()), "{zero:?}");
@@ -107,7 +107,7 @@ fn norms_out_of_range_take_the_tensor_path_and_stay_finite() {
 #[test]
 fn a_batch_matches_its_layers_one_by_one() {
     let device = Device::flex();
-    let energy = EnergyConfig::new().with_half_space(true).init().unwrap();
+    let energy = EnergyConfig::new().with_half_space(true).init();
     let input = pseudo_random(3 * 17 * 9, 47);
     let batch = f32_matrix(&input, 9, &device).reshape([3, 17, 9]);
     assert_eq!(energy.path(&batch), EnergyPath::Buffers);
@@ -131,12 +131,7 @@ fn a_batch_matches_its_layers_one_by_one() {
 fn the_path_follows_device_precision_and_budget() {
     let device = Device::flex();
     let neurons = Tensor::<3>::zeros([1, 1024, 8], &device);
-    let energy = |mib: f64| {
-        EnergyConfig::new()
-            .with_memory_budget_mib(Some(mib))
-            .init()
-            .unwrap()
-    };
+    let energy = |mib: f64| EnergyConfig::new().with_memory_budget_mib(Some(mib)).init();
     // One 1024 x 1024 float32 matrix is 4 MiB.
     assert_eq!(energy(4.0).path(&neurons), EnergyPath::Buffers);
     assert_eq!(energy(3.9).path(&neurons), EnergyPath::Blocked);

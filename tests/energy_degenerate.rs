@@ -21,7 +21,7 @@ fn energy_and_gradient(
         f32_matrix(input, cols, &device)
     }
     .require_grad();
-    let energy = config.init().unwrap().forward(neurons.clone());
+    let energy = config.init().forward(neurons.clone());
     let grads = energy.backward();
     (values(energy)[0], values(neurons.grad(&grads).unwrap()))
 }

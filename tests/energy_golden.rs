@@ -27,7 +27,7 @@ fn golden_energy(config: &EnergyConfig, device: &Device, float64: bool) -> f64 {
     } else {
         f32_matrix(&golden_neurons(), 18, device)
     };
-    values(config.init().unwrap().forward(neurons))[0]
+    values(config.init().forward(neurons))[0]
 }
 
 #[test]
@@ -55,7 +55,7 @@ fn golden_values_hold_on_an_autodiff_device() {
     let device = Device::flex().autodiff();
     let (_, config) = &official_variants()[3];
     let neurons = f64_matrix(golden_neurons(), 18, &device).require_grad();
-    let energy = config.init().unwrap().forward(neurons);
+    let energy = config.init().forward(neurons);
     assert_close(values(energy)[0], 1.7144734293, 1e-9, "a0 on autodiff");
 }
 
@@ -94,7 +94,7 @@ fn sum_energy(s: f64) -> EnergyConfig {
 fn regular_simplex_reaches_the_closed_form_and_is_stationary() {
     let device = Device::flex();
     for (s, expected) in [(0.0, -17.966423165), (1.0, 30.186917696), (2.0, 20.25)] {
-        let energy = sum_energy(s).init().unwrap();
+        let energy = sum_energy(s).init();
         let (value, grad) = energy.value_and_grad(f64_matrix(simplex(10), 10, &device));
         assert_close(values(value)[0], expected, 1e-9, &format!("simplex s={s}"));
         let largest = values(grad).into_iter().map(f64::abs).fold(0.0, f64::max);
@@ -110,7 +110,7 @@ fn orthonormal_neurons_reach_the_half_space_closed_form() {
     let device = Device::flex();
     let identity: Vec<f64> = (0..100).map(|i| f64::from(u8::from(i % 11 == 0))).collect();
     for (s, expected) in [(0.0, -69.314718056), (2.0, 92.5)] {
-        let energy = sum_energy(s).with_half_space(true).init().unwrap();
+        let energy = sum_energy(s).with_half_space(true).init();
         let (value, grad) = energy.value_and_grad(f64_matrix(identity.clone(), 10, &device));
         assert_close(
             values(value)[0],

@@ -10,7 +10,7 @@ use support::*;
 /// Central differences of the energy's value with respect to every input entry.
 fn finite_differences(config: &EnergyConfig, input: &[f64], cols: usize, step: f64) -> Vec<f64> {
     let device = Device::flex();
-    let energy = config.init().unwrap();
+    let energy = config.init();
     let at = |x: Vec<f64>| values(energy.forward(f64_matrix(x, cols, &device)))[0];
     (0..input.len())
         .map(|i| {
@@ -28,11 +28,7 @@ fn autodiff_gradient(config: &EnergyConfig, input: &[f64], cols: usize) -> Vec<f
     let device = Device::flex().autodiff();
     let neurons = f64_matrix(input.to_vec(), cols, &device).require_grad();
     // Scale the energy so that the test also sees the chain rule through later operations.
-    let loss = config
-        .init()
-        .unwrap()
-        .forward(neurons.clone())
-        .mul_scalar(3.0);
+    let loss = config.init().forward(neurons.clone()).mul_scalar(3.0);
     let grads = loss.backward();
     values(neurons.grad(&grads).unwrap())
         .into_iter()

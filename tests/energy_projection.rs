@@ -41,9 +41,8 @@ fn energy_is_the_mean_over_projections_and_resampled_every_call() {
     let energy = EnergyConfig::new()
         .with_s(1.0)
         .with_projection(Some(config.clone()))
-        .init()
-        .unwrap();
-    let plain = EnergyConfig::new().with_s(1.0).init().unwrap();
+        .init();
+    let plain = EnergyConfig::new().with_s(1.0).init();
     let w = pseudo_random(n * d, 31);
     let reference = RandomProjection::new(config);
     for call in 0..2u64 {
@@ -67,7 +66,7 @@ fn projected_gradient_matches_finite_differences() {
     let (n, d, dims, count) = (6, 5, 3, 2);
     let p = projections(pseudo_random(count * d * dims, 41), count, d, dims, &device);
     for (name, config) in official_variants_both_spaces() {
-        let energy = config.init().unwrap();
+        let energy = config.init();
         let w = pseudo_random(n * d, 43);
         let at = |x: Vec<f64>| {
             values(
@@ -98,10 +97,7 @@ fn projected_gradient_matches_finite_differences() {
 fn autodiff_gets_the_projected_gradient() {
     let device = Device::flex().autodiff();
     let config = ProjectionConfig::new().with_dims(8).with_count(4);
-    let energy = EnergyConfig::new()
-        .with_projection(Some(config))
-        .init()
-        .unwrap();
+    let energy = EnergyConfig::new().with_projection(Some(config)).init();
     let neurons = f64_matrix(pseudo_random(10 * 16, 47), 16, &device).require_grad();
     let e = energy.forward(neurons.clone());
     let grad = values(neurons.grad(&e.backward()).unwrap());
@@ -109,7 +105,7 @@ fn autodiff_gets_the_projected_gradient() {
     assert!(
         EnergyConfig::new()
             .with_projection(Some(ProjectionConfig::new().with_count(0)))
-            .init()
+            .try_init()
             .is_err()
     );
 }
@@ -145,7 +141,7 @@ fn angle_distortion(w: &[f64], p: &[f64], d: usize, dims: usize, eps: f64) -> f6
 
 /// One projection's inner loss as a function of its entries.
 fn inner_loss(kind: ProjectionKind, w: &[f64], d: usize, dims: usize) -> impl Fn(&[f64]) -> f64 {
-    let plain = EnergyConfig::new().init().unwrap();
+    let plain = EnergyConfig::new().init();
     let w = w.to_vec();
     move |p: &[f64]| match kind {
         ProjectionKind::AnglePreserving => angle_distortion(&w, p, d, dims, 1e-4),
@@ -168,10 +164,7 @@ fn the_learned_kinds_take_one_step_along_their_own_gradient() {
             .with_count(count)
             .with_kind(kind)
             .with_inner_lr(lr);
-        let energy = EnergyConfig::new()
-            .with_projection(Some(projection))
-            .init()
-            .unwrap();
+        let energy = EnergyConfig::new().with_projection(Some(projection)).init();
         let drawn = projections(p.clone(), count, d, dims, &device);
         let refined =
             values(energy.refine_projections(f64_matrix(w.clone(), d, &device), drawn.clone()));
@@ -216,8 +209,7 @@ fn the_weights_gradient_holds_the_refined_projections_fixed() {
         .with_seed(9);
     let energy = EnergyConfig::new()
         .with_projection(Some(projection.clone()))
-        .init()
-        .unwrap();
+        .init();
     let w = f64_matrix(pseudo_random(n * d, 55), d, &device);
     let drawn = projections(
         RandomProjection::new(projection).matrices(0, d),

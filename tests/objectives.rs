@@ -112,7 +112,7 @@ fn init(objective: Objective, half_space: bool) -> LayerObjective {
     let config = EnergyConfig::new()
         .with_eps(EPS)
         .with_half_space(half_space);
-    objective.init(&config).unwrap()
+    objective.init(&config)
 }
 
 /// Every objective of the family in full and half space (r-MHP, on unnormalized neurons, has
@@ -267,12 +267,12 @@ fn closed_forms_on_simplices_and_frames() {
     let value = |objective: Objective, rows: Vec<f64>, cols: usize, pole: Option<Vec<f64>>| {
         let config = EnergyConfig::new().with_eps(0.0);
         let pole = pole.map(|p| f64_vector(&p, &device));
-        let loss = objective.init(&config).unwrap();
+        let loss = objective.init(&config);
         support::values(loss.forward(f64_matrix(rows, cols, &device), pole).unwrap())[0]
     };
     let half = |objective: Objective, rows: Vec<f64>, cols: usize| {
         let config = EnergyConfig::new().with_eps(0.0).with_half_space(true);
-        let loss = objective.init(&config).unwrap();
+        let loss = objective.init(&config);
         support::values(loss.forward(f64_matrix(rows, cols, &device), None).unwrap())[0]
     };
     // A regular simplex of 4 points in 3-D: every angle is acos(-1/3).

@@ -62,7 +62,7 @@ impl Net {
 
     /// The energy of every weight as it is now (effective, after OPT's factor).
     fn energies(&self) -> Vec<f64> {
-        let energy = EnergyConfig::new().init().unwrap();
+        let energy = EnergyConfig::new().init();
         let of = |weight: Tensor<2>, layout: NeuronLayout| {
             let neurons = layout.neurons(weight).unwrap().without_autodiff();
             values(energy.forward(neurons))[0]

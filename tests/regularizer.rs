@@ -33,19 +33,24 @@ struct UserNet {
     mhe: MheRegularizer,
 }
 
-fn user_net(device: &Device, mhe: MheRegularizer) -> UserNet {
+/// The network with the regularizer `config` builds for it as a field: a model that keeps its
+/// regularizer (and poles) inside gets them after its layers.
+fn user_net(device: &Device, config: &MheRegularizerConfig) -> UserNet {
     let block = |c_in, c_out| Block {
         conv: Conv2dConfig::new([c_in, c_out], [3, 3]).init(device),
         norm: BatchNormConfig::new(c_out).init(device),
     };
-    UserNet {
+    let no_layers = MheRegularizerConfig::new().init(&Option::<Linear>::None);
+    let mut net = UserNet {
         blocks: vec![block(1, 4), block(4, 6)],
         head: Head {
             hidden: LinearConfig::new(24, 8).init(device),
             classifier: LinearConfig::new(8, 5).init(device),
         },
-        mhe,
-    }
+        mhe: no_layers,
+    };
+    net.mhe = config.init(&net);
+    net
 }
 
 /// The classifier's weight gradient with neurons as rows.
@@ -54,13 +59,13 @@ fn classifier_gradient(model: &UserNet, grads: &burn::tensor::Gradients) -> Vec<
     values(grad.transpose())
 }
 
-fn official() -> MheRegularizer {
-    MheRegularizerConfig::new().init().unwrap()
+fn official() -> MheRegularizerConfig {
+    MheRegularizerConfig::new()
 }
 
 #[test]
 fn finds_every_layer_with_its_role_and_shape() {
-    let model = user_net(&Device::flex(), official());
+    let model = user_net(&Device::flex(), &official());
     let report = model.mhe.report(&model);
     let found: Vec<_> = report
         .iter()
@@ -79,8 +84,8 @@ fn finds_every_layer_with_its_role_and_shape() {
 
 #[test]
 fn penalty_is_the_weighted_sum_of_layer_energies() {
-    let model = user_net(&Device::flex(), official());
-    let energy = EnergyConfig::new().init().unwrap();
+    let model = user_net(&Device::flex(), &official());
+    let energy = EnergyConfig::new().init();
     let layer_energy = |neurons| values(energy.forward(neurons))[0];
     let expected = layer_energy(model.blocks[0].conv.neurons())
         + layer_energy(model.blocks[1].conv.neurons())
@@ -107,7 +112,7 @@ fn penalty_is_the_weighted_sum_of_layer_energies() {
 #[test]
 fn gradients_reach_weights_but_not_biases_or_norms() {
     let device = Device::flex().autodiff();
-    let model = user_net(&device, official());
+    let model = user_net(&device, &official());
     let grads = model.mhe.penalty(&model).backward();
     assert!(model.blocks[1].conv.weight.grad(&grads).is_some());
     assert!(model.head.classifier.weight.grad(&grads).is_some());
@@ -115,7 +120,7 @@ fn gradients_reach_weights_but_not_biases_or_norms() {
     assert!(bias.grad(&grads).is_none());
     assert!(model.blocks[0].norm.gamma.grad(&grads).is_none());
     // The classifier's gradient is 10x its layer energy's gradient.
-    let alone = EnergyConfig::new().init().unwrap();
+    let alone = EnergyConfig::new().init();
     let (_, expected) = alone.value_and_grad(model.head.classifier.neurons());
     let got = classifier_gradient(&model, &grads);
     for (g, e) in got.iter().zip(values(expected)) {
@@ -130,7 +135,7 @@ fn groups_exclusions_paths_and_rules_select_as_told() {
         .with_hidden(None)
         .with_output_layer(OutputSelector::Path("head.hidden".into()))
         .with_exclude(vec!["blocks.1".into()]);
-    let model = user_net(&device, config.init().unwrap());
+    let model = user_net(&device, &config);
     let paths: Vec<_> = model
         .mhe
         .report(&model)
@@ -144,11 +149,11 @@ fn groups_exclusions_paths_and_rules_select_as_told() {
         layout: NeuronLayout::Rows,
         role: LayerRole::Hidden,
     };
+    let model = user_net(&device, &official());
     let mhe = MheRegularizerConfig::new()
         .with_extra(vec![rule])
-        .init()
-        .unwrap();
-    let layers = mhe.check(&user_net(&device, official())).unwrap();
+        .init(&model);
+    let layers = mhe.check(&model).unwrap();
     let classifier = layers
         .iter()
         .find(|l| l.path == "head.classifier.weight")
@@ -170,19 +175,18 @@ fn a_custom_classifier_replaces_the_default_rule() {
     fn convs_only(info: &LayerInfo) -> Option<LayerRole> {
         (info.module_type == "Conv2d").then_some(LayerRole::Hidden)
     }
-    let mhe = official().with_classifier(convs_only);
-    let model = user_net(&Device::flex(), official());
+    let model = user_net(&Device::flex(), &official());
+    let mhe = official().init(&model).with_classifier(convs_only);
     let paths: Vec<_> = mhe.layers(&model).into_iter().map(|l| l.path).collect();
     assert_eq!(paths, vec!["blocks.0.conv.weight", "blocks.1.conv.weight"]);
 }
 
 #[test]
 fn misspelt_paths_and_bad_weights_are_errors() {
-    let model = user_net(&Device::flex(), official());
+    let model = user_net(&Device::flex(), &official());
     let misspelt = MheRegularizerConfig::new()
         .with_output_layer(OutputSelector::Path("head.clasifier".into()))
-        .init()
-        .unwrap();
+        .init(&model);
     assert_eq!(
         misspelt.check(&model).unwrap_err(),
         MheError::UnmatchedRule {
@@ -193,7 +197,7 @@ fn misspelt_paths_and_bad_weights_are_errors() {
         .with_output(Some(
             PenaltyGroupConfig::new(EnergyConfig::new()).with_weight(-1.0),
         ))
-        .init();
+        .try_init(&model);
     assert!(matches!(
         negative,
         Err(MheError::InvalidConfig {
@@ -218,7 +222,7 @@ fn a_head_declared_first_is_caught_by_check() {
         hidden: LinearConfig::new(24, 8).init(&device),
     };
     assert_eq!(
-        official().check(&model).unwrap_err(),
+        official().init(&model).check(&model).unwrap_err(),
         MheError::AmbiguousOutput {
             chosen: "hidden.weight".into(),
             likely: "classifier.weight".into(),
@@ -227,8 +231,7 @@ fn a_head_declared_first_is_caught_by_check() {
     // Naming the output layer settles it.
     let named = MheRegularizerConfig::new()
         .with_output_layer(OutputSelector::Path("classifier".into()))
-        .init()
-        .unwrap();
+        .init(&model);
     let roles: Vec<(String, LayerRole)> = named
         .check(&model)
         .unwrap()
@@ -243,17 +246,18 @@ fn a_head_declared_first_is_caught_by_check() {
         ]
     );
     // The usual order passes, and so do layers of one width throughout (no layer is a sink).
-    assert!(official().check(&user_net(&device, official())).is_ok());
+    let usual = user_net(&device, &official());
+    assert!(official().init(&usual).check(&usual).is_ok());
     let square = HeadFirst {
         classifier: LinearConfig::new(8, 8).init(&device),
         hidden: LinearConfig::new(8, 8).init(&device),
     };
-    assert!(official().check(&square).is_ok());
+    assert!(official().init(&square).check(&square).is_ok());
 }
 
 #[test]
 fn report_angles_describe_the_spread() {
-    let model = user_net(&Device::flex(), official());
+    let model = user_net(&Device::flex(), &official());
     for layer in model.mhe.report(&model) {
         let (min, mean) = (layer.min_angle_deg.unwrap(), layer.mean_angle_deg.unwrap());
         assert!(0.0 < min && min <= mean && mean < 180.0, "{layer:?}");
@@ -264,7 +268,7 @@ fn report_angles_describe_the_spread() {
 #[test]
 fn mini_batch_output_mhe_covers_the_classes_present() {
     let device = Device::flex().autodiff();
-    let model = user_net(&device, official());
+    let model = user_net(&device, &official());
     let parts = model.mhe.penalty_parts_for_classes(&model, &[4, 1, 4, 3]);
     let full = model.mhe.penalty_parts(&model);
     // Hidden layers are unaffected.
@@ -280,7 +284,7 @@ fn mini_batch_output_mhe_covers_the_classes_present() {
         .iter()
         .flat_map(|&r| neurons[r * 8..(r + 1) * 8].to_vec())
         .collect();
-    let energy = EnergyConfig::new().init().unwrap();
+    let energy = EnergyConfig::new().init();
     let expected = 10.0 * values(energy.forward(f32_matrix(&rows, 8, &Device::flex())))[0];
     assert_close(
         values(parts.output.clone())[0],
@@ -307,16 +311,15 @@ fn objective_total(mhe: &MheRegularizer, weights: &UserNet) -> f64 {
 
 #[test]
 fn each_group_takes_its_objective_and_weight() {
-    let model = user_net(&Device::flex(), official());
+    let model = user_net(&Device::flex(), &official());
     let mma = PenaltyGroupConfig::new(EnergyConfig::new())
         .with_objective(Objective::Mma)
         .with_weight(0.5);
     let mhe = MheRegularizerConfig::new()
         .with_hidden(Some(mma))
         .with_output(None)
-        .init()
-        .unwrap();
-    let objective = Objective::Mma.init(&EnergyConfig::new()).unwrap();
+        .init(&model);
+    let objective = Objective::Mma.init(&EnergyConfig::new());
     let layer = |neurons| values(objective.forward(neurons, None).unwrap())[0];
     let expected = layer(model.blocks[0].conv.neurons())
         + layer(model.blocks[1].conv.neurons())
@@ -339,15 +342,7 @@ fn pole_objectives_learn_a_pole_per_layer_that_ascends_while_the_weights_descend
         let config = MheRegularizerConfig::new()
             .with_hidden(Some(group.clone()))
             .with_output(Some(group));
-        assert!(matches!(
-            config.init(),
-            Err(MheError::InvalidConfig {
-                field: "objective",
-                ..
-            })
-        ));
-        let mhe = config.init_for(&user_net(&device, official())).unwrap();
-        let model = user_net(&device, mhe);
+        let model = user_net(&device, &config);
         // Poles of the conv layers (1 x 3 x 3 and 4 x 3 x 3), the hidden (24) and output (8).
         assert_eq!(model.mhe.num_params(), 9 + 36 + 24 + 8);
         model.mhe.check(&model).unwrap();
@@ -368,8 +363,7 @@ fn pole_objectives_learn_a_pole_per_layer_that_ascends_while_the_weights_descend
             .with_hidden(Some(
                 PenaltyGroupConfig::new(EnergyConfig::new()).with_objective(objective),
             ))
-            .init_for(&model.head)
-            .unwrap();
+            .init(&model.head);
         assert!(matches!(
             other.check(&model),
             Err(MheError::InvalidConfig { field: "pole", .. })

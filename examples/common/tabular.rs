@@ -11,9 +11,8 @@ use burn::nn::loss::CrossEntropyLossConfig;
 use burn::nn::{Embedding, EmbeddingConfig, Linear, LinearConfig};
 use burn::tensor::activation::relu;
 use burn::tensor::{Device, Int, Tensor, TensorData};
-use burn::train::ClassificationOutput;
+use burn::train::{ClassificationOutput, InferenceStep, TrainOutput, TrainStep};
 use burn_mhe::{LayerRole, NeuronLayout, ParamRule, PrototypeHead, SphereConfig};
-use burn_mhe_train::SupervisedModel;
 
 /// Distinct values of the categorical column.
 pub const CATEGORIES: usize = 20;
@@ -117,17 +116,12 @@ impl TableNet {
     }
 }
 
-impl SupervisedModel for TableNet {
-    type Batch = TableBatch;
-    type Output = ClassificationOutput;
-
-    fn loss_and_output(&self, batch: TableBatch) -> (Tensor<1>, ClassificationOutput) {
+impl TableNet {
+    /// The loss and scores of one batch, as burn's metrics read them.
+    pub fn output(&self, batch: TableBatch) -> ClassificationOutput {
         let logits = self.logits(&batch);
         let loss = self.loss(logits.clone(), batch.targets.clone());
-        (
-            loss.clone(),
-            ClassificationOutput::new(loss, logits, batch.targets),
-        )
+        ClassificationOutput::new(loss, logits, batch.targets)
     }
 }
 
@@ -151,21 +145,43 @@ impl PrototypeTableNet {
     }
 }
 
-impl SupervisedModel for PrototypeTableNet {
-    type Batch = TableBatch;
-    type Output = ClassificationOutput;
-
-    fn loss_and_output(&self, batch: TableBatch) -> (Tensor<1>, ClassificationOutput) {
+impl PrototypeTableNet {
+    /// The loss and cosine scores of one batch, as burn's metrics read them.
+    pub fn output(&self, batch: TableBatch) -> ClassificationOutput {
         let cosines = self.head.cosines(self.net.logits(&batch));
         let loss = self
             .head
             .loss_of_cosines(cosines.clone(), batch.targets.clone());
-        (
-            loss.clone(),
-            ClassificationOutput::new(loss, cosines, batch.targets),
-        )
+        ClassificationOutput::new(loss, cosines, batch.targets)
     }
 }
+
+/// burn's `TrainStep` and `InferenceStep` of a model with an `output` method: what any model
+/// implements to train in burn's Learner, and all that `WithMhe` needs.
+macro_rules! learner_steps {
+    ($($model:ty),*) => {$(
+        impl TrainStep for $model {
+            type Input = TableBatch;
+            type Output = ClassificationOutput;
+
+            fn step(&self, batch: TableBatch) -> TrainOutput<ClassificationOutput> {
+                let output = self.output(batch);
+                TrainOutput::new(self, output.loss.backward(), output)
+            }
+        }
+
+        impl InferenceStep for $model {
+            type Input = TableBatch;
+            type Output = ClassificationOutput;
+
+            fn step(&self, batch: TableBatch) -> ClassificationOutput {
+                self.output(batch)
+            }
+        }
+    )*};
+}
+
+learner_steps!(TableNet, PrototypeTableNet);
 
 /// The embedding's rows (one per category) are neurons of the hidden group too.
 pub fn embedding_rule() -> ParamRule {

@@ -3,10 +3,11 @@
 //!
 //! Minimum Hyperspherical Energy in burn's `Learner`:
 //!
-//! - [`WithMhe`]: wraps any [`SupervisedModel`] (your model, batch type, loss and output) so
-//!   that burn's `SupervisedTraining` trains it with `loss + MHE penalty`; [`MheClassifier`] does
-//!   the same for a [`Classifier`] with cross-entropy. [`EnergyMetric`] shows the hidden and
-//!   output energies next to loss and accuracy in the TUI and CLI renderers.
+//! - [`WithMhe`]: wraps any model that implements burn's `TrainStep` (your model, batch type,
+//!   loss and output) so that burn's `SupervisedTraining` trains it with `loss + MHE penalty`;
+//!   [`CrossEntropyClassifier`] gives a model of logits ([`Classifier`]) burn's `TrainStep` with
+//!   cross-entropy. [`EnergyMetric`] shows the hidden and output energies next to loss and
+//!   accuracy in the TUI and CLI renderers.
 //! - [`fit`]: any model (e.g. a [`WithMhe`]) trained in a run folder by burn's Learner, with
 //!   atomic, sealed checkpoints, a per-epoch history, a stop on divergence, a bit-exact resume
 //!   that falls back past a damaged checkpoint, and one trainer per folder ([`FolderLock`]).
@@ -28,11 +29,11 @@ mod metric;
 mod renderer;
 mod run_folder;
 mod seeded;
-mod supervised;
+mod with_mhe;
 
 pub use atomic::write_atomically;
 pub use checkpoint::{AtomicFileCheckpointer, CheckpointState, checkpoint_path, checkpoint_state};
-pub use classifier::{ClassBatch, Classifier, MheClassifier, MheOutput};
+pub use classifier::{ClassBatch, Classifier, CrossEntropyClassifier};
 pub use digest::weights_digest;
 pub use error::TrainError;
 pub use fit::{FitConfig, FitData, OptimizerChoice, fit};
@@ -43,4 +44,4 @@ pub use metric::{EnergyInput, EnergyMetric, EnergyPart, HIDDEN_ENERGY, OUTPUT_EN
 pub use renderer::EpochLineRenderer;
 pub use run_folder::{RunFolder, read_json};
 pub use seeded::init_seeded;
-pub use supervised::{SupervisedModel, WithMhe, WithMheOutput};
+pub use with_mhe::{WithMhe, WithMheOutput};

@@ -28,7 +28,7 @@ pub enum EnergyPart {
     Output,
 }
 
-/// The epoch mean of one of the energies an [`MheClassifier`](crate::MheClassifier) reports.
+/// The epoch mean of one of the energies a [`WithMhe`](crate::WithMhe) reports.
 ///
 /// Register both with `SupervisedTraining::metrics((EnergyMetric::hidden(),
 /// EnergyMetric::output()))`.

@@ -66,7 +66,7 @@ impl EnergyConfig {
     ///
     /// # Errors
     ///
-    /// As [`init`](Self::init).
+    /// As [`try_init`](Self::try_init).
     pub fn validate(&self) -> crate::Result<()> {
         non_negative("s", self.s)?;
         non_negative("eps", self.eps)?;
@@ -89,13 +89,22 @@ impl EnergyConfig {
         }
     }
 
+    /// Builds the energy.
+    ///
+    /// # Panics
+    ///
+    /// On a configuration [`try_init`](Self::try_init) refuses.
+    pub fn init(&self) -> HypersphericalEnergy {
+        self.try_init().unwrap_or_else(|error| panic!("{error}"))
+    }
+
     /// Checks the configuration and builds the energy.
     ///
     /// # Errors
     ///
     /// [`MheError::InvalidConfig`] for a negative or
     /// non-finite `s`, `eps`, `angle_eps` or memory budget, or an empty projection.
-    pub fn init(&self) -> crate::Result<HypersphericalEnergy> {
+    pub fn try_init(&self) -> crate::Result<HypersphericalEnergy> {
         self.validate()?;
         Ok(HypersphericalEnergy {
             config: self.clone(),
@@ -137,7 +146,7 @@ impl EnergyConfig {
 /// // Three neurons in the plane, 120 degrees apart: the minimum-energy configuration.
 /// let h = 3f32.sqrt() / 2.0;
 /// let neurons = Tensor::<2>::from_data([[1.0, 0.0], [-0.5, h], [-0.5, -h]], &device).require_grad();
-/// let energy = EnergyConfig::new().with_s(1.0).with_eps(0.0).init().unwrap();
+/// let energy = EnergyConfig::new().with_s(1.0).with_eps(0.0).init();
 /// let e = energy.forward(neurons.clone());
 /// assert!((e.clone().into_scalar::<f32>() - 1.0 / 3f32.sqrt()).abs() < 1e-6);
 /// // At the optimum the gradient is normal to the sphere: zero after normalization.

@@ -27,7 +27,7 @@
 //!
 //! let device = Device::flex().autodiff();
 //! let neurons = Tensor::<2>::from_data([[1.0, 0.0], [0.6, 0.8], [0.0, -1.0]], &device).require_grad();
-//! let energy = EnergyConfig::new().init().unwrap(); // Euclidean, s = 2, mean over pairs
+//! let energy = EnergyConfig::new().init(); // Euclidean, s = 2, mean over pairs
 //! let e = energy.forward(neurons.clone());
 //! let grads = e.backward();
 //! assert_eq!(neurons.grad(&grads).unwrap().dims(), [3, 2]);

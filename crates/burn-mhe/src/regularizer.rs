@@ -7,7 +7,6 @@ use burn::tensor::{Device, Int, Tensor, TensorData};
 use crate::angles::AngleStats;
 use crate::config::non_negative;
 use crate::energy::EnergyConfig;
-use crate::error::MheError;
 use crate::objective::{LayerObjective, Objective};
 use crate::official::official_loss_weights;
 use crate::random::gaussian_values;
@@ -76,32 +75,10 @@ impl MheRegularizerConfig {
             ))
     }
 
-    /// Checks the configuration and builds the regularizer.
-    ///
-    /// # Errors
-    ///
-    /// [`MheError::InvalidConfig`] for a negative weight, an invalid energy, or an objective
-    /// with a pole (MHP, MHC), which needs the model: [`init_for`](Self::init_for).
-    pub fn init(&self) -> crate::Result<MheRegularizer> {
-        if let Some(group) = [&self.hidden, &self.output]
-            .into_iter()
-            .flatten()
-            .find(|group| group.objective.has_pole())
-        {
-            return Err(MheError::InvalidConfig {
-                field: "objective",
-                reason: format!(
-                    "{} learns a pole per layer: build the regularizer with `init_for(&model)`",
-                    group.objective.label()
-                ),
-            });
-        }
-        self.init_groups()
-    }
-
-    /// Checks the configuration and builds the regularizer for `model`, with one learnable pole
-    /// per layer of a group whose objective has one (MHP, MHC). The poles are parameters of the
-    /// regularizer (a module): keep it as a field of the model, so that the optimizer updates
+    /// The regularizer of `model`'s layers, with one learnable pole per layer of a group whose
+    /// objective has one (MHP, MHC). The model gives the device and the poles' dimensions; the
+    /// regularizer does not keep it. The poles are parameters of the regularizer (a module):
+    /// keep it beside the model (burn-mhe-train's `WithMhe` does), so that the optimizer updates
     /// them and checkpoints save them. Each pole starts at a fixed pseudo-random direction.
     ///
     /// ```
@@ -123,17 +100,38 @@ impl MheRegularizerConfig {
     /// };
     /// let covering = PenaltyGroupConfig::new(EnergyConfig::new()).with_objective(Objective::Mhc);
     /// let config = MheRegularizerConfig::new().with_hidden(Some(covering)).with_output(None);
-    /// assert!(config.init().is_err());
-    /// let mhe = config.init_for(&model).unwrap();
+    /// let mhe = config.init(&model);
     /// assert_eq!(mhe.num_params(), 8); // one pole of the hidden layer's dimension
     /// let grads = mhe.penalty(&model).backward();
     /// assert!(model.hidden.weight.grad(&grads).is_some());
     /// ```
     ///
+    /// # Panics
+    ///
+    /// On a configuration [`try_init`](Self::try_init) refuses.
+    pub fn init<M: Module>(&self, model: &M) -> MheRegularizer {
+        self.try_init(model)
+            .unwrap_or_else(|error| panic!("{error}"))
+    }
+
+    /// Checks the configuration and builds the regularizer of `model`, as [`init`](Self::init).
+    ///
+    /// ```
+    /// use burn::nn::LinearConfig;
+    /// use burn::tensor::Device;
+    /// use burn_mhe::{MheError, MheRegularizerConfig, PenaltyGroupConfig, EnergyConfig};
+    ///
+    /// let layer = LinearConfig::new(8, 4).init(&Device::flex());
+    /// let negative = PenaltyGroupConfig::new(EnergyConfig::new()).with_weight(-1.0);
+    /// let config = MheRegularizerConfig::new().with_output(Some(negative));
+    /// assert!(matches!(config.try_init(&layer), Err(MheError::InvalidConfig { .. })));
+    /// ```
+    ///
     /// # Errors
     ///
-    /// As [`init`](Self::init), less the pole objectives.
-    pub fn init_for<M: Module>(&self, model: &M) -> crate::Result<MheRegularizer> {
+    /// [`MheError::InvalidConfig`](crate::MheError::InvalidConfig) for a negative weight or an
+    /// invalid energy.
+    pub fn try_init<M: Module>(&self, model: &M) -> crate::Result<MheRegularizer> {
         let mut regularizer = self.init_groups()?;
         let device = device_of(model);
         regularizer.poles = regularizer
@@ -149,11 +147,11 @@ impl MheRegularizerConfig {
         Ok(regularizer)
     }
 
-    /// Checks every field without building anything (pole objectives included).
+    /// Checks every field without building anything.
     ///
     /// # Errors
     ///
-    /// As [`init_for`](Self::init_for).
+    /// As [`try_init`](Self::try_init).
     pub fn validate(&self) -> crate::Result<()> {
         self.init_groups().map(drop)
     }
@@ -165,7 +163,7 @@ impl MheRegularizerConfig {
                 .map(|config| {
                     non_negative(field, config.weight)?;
                     Ok(Group {
-                        objective: config.objective.init(&config.energy)?,
+                        objective: config.objective.try_init(&config.energy)?,
                         weight: config.weight,
                     })
                 })
@@ -245,7 +243,7 @@ impl PenaltyParts {
 ///     hidden: LinearConfig::new(8, 16).init(&device),
 ///     classifier: LinearConfig::new(16, 4).init(&device),
 /// };
-/// let mhe = MheRegularizerConfig::new().init().unwrap();
+/// let mhe = MheRegularizerConfig::new().init(&model);
 /// let penalty = mhe.penalty(&model);
 /// let grads = penalty.backward();
 /// assert!(model.classifier.weight.grad(&grads).is_some());
@@ -271,12 +269,16 @@ impl MheRegularizer {
     /// a closure (which may capture state).
     ///
     /// ```
+    /// use burn::nn::LinearConfig;
+    /// use burn::tensor::Device;
     /// use burn_mhe::{LayerRole, MheRegularizerConfig};
     ///
-    /// let output = String::from("head.weight");
-    /// let mhe = MheRegularizerConfig::new().init().unwrap().with_classifier(move |layer| {
+    /// let layer = LinearConfig::new(8, 4).init(&Device::flex());
+    /// let output = String::from("weight");
+    /// let mhe = MheRegularizerConfig::new().init(&layer).with_classifier(move |layer| {
     ///     Some(if layer.path == output { LayerRole::Output } else { LayerRole::Hidden })
     /// });
+    /// assert_eq!(mhe.layers(&layer)[0].role, LayerRole::Output);
     /// ```
     pub fn with_classifier(
         mut self,
@@ -301,7 +303,7 @@ impl MheRegularizer {
     /// [`MheError::RankTooLow`](crate::MheError::RankTooLow) for a rule whose parameter cannot
     /// hold neurons.
     /// [`MheError::InvalidConfig`](crate::MheError::InvalidConfig) when the poles do not fit
-    /// `model`'s layers (a regularizer built by [`init_for`](MheRegularizerConfig::init_for)
+    /// `model`'s layers (a regularizer built for
     /// another model).
     pub fn check<M: Module>(&self, model: &M) -> crate::Result<Vec<SelectedLayer>> {
         let layers = self.selection.select_checked(model)?;
@@ -371,7 +373,7 @@ impl MheRegularizer {
     ///     hidden: LinearConfig::new(4, 8).init(&device),
     ///     classifier: LinearConfig::new(8, 3).init(&device),
     /// };
-    /// let mhe = MheRegularizerConfig::new().init().unwrap(); // output weight 10
+    /// let mhe = MheRegularizerConfig::new().init(&net); // output weight 10
     /// let energies = mhe.energy_parts(&net);
     /// let output = energies.output.clone().into_scalar::<f64>();
     /// let weighted = mhe.weigh(energies).output.into_scalar::<f64>();
@@ -407,7 +409,7 @@ impl MheRegularizer {
     /// }
     ///
     /// let head = Head { classifier: LinearConfig::new(16, 1000).init(&Device::flex()) };
-    /// let mhe = MheRegularizerConfig::new().init().unwrap();
+    /// let mhe = MheRegularizerConfig::new().init(&head);
     /// let batch_labels = [3, 917, 3, 42];
     /// let parts = mhe.penalty_parts_for_classes(&head, &batch_labels);
     /// assert!(parts.output.into_scalar::<f32>() > 0.0);
@@ -442,7 +444,7 @@ impl MheRegularizer {
     ///
     /// let device = Device::flex();
     /// let head = Head { classifier: LinearConfig::new(16, 100).init(&device) };
-    /// let mhe = MheRegularizerConfig::new().init().unwrap();
+    /// let mhe = MheRegularizerConfig::new().init(&head);
     /// let targets = Tensor::<1, Int>::from_data([3, 17, 3], &device);
     /// let from_tensor = mhe.penalty_parts_for_targets(&head, &targets).output;
     /// let from_slice = mhe.penalty_parts_for_classes(&head, &[3, 17]).output;

@@ -116,7 +116,7 @@ impl SphereConfig {
     pub fn solve(&self, device: &Device) -> crate::Result<SphereSolution> {
         self.validate()?;
         let problem = Batch {
-            energy: self.energy_config().init()?,
+            energy: self.energy_config().try_init()?,
             shape: [self.restarts, self.points, self.dim],
             device: device.clone(),
             dtype: if device.supports_dtype(DType::F64) {
@@ -487,7 +487,7 @@ mod tests {
             TensorData::new(points.clone(), [7, 4]),
             (&device, DType::F64),
         );
-        let energy = config.energy_config().init().unwrap();
+        let energy = config.energy_config().init();
         let (_, grad) = energy.value_and_grad(tensor);
         let grad: Vec<f64> = grad.into_data().iter::<f64>().collect();
         let scale = max_abs(&grad);

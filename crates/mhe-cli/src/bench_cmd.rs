@@ -200,7 +200,7 @@ pub fn run(args: &BenchArgs) -> Result<String, CliError> {
     let device = args.device.device().map_err(CliError::Usage)?;
     let energy = EnergyConfig::new()
         .with_memory_budget_mib(args.memory_budget_mib)
-        .init()
+        .try_init()
         .map_err(|error| CliError::Usage(error.to_string()))?;
     if args.training_step {
         return Ok(training_step_report(&device, args.repeats, args.json));

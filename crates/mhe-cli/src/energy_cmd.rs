@@ -131,7 +131,7 @@ pub fn run(args: &EnergyArgs) -> Result<String, CliError> {
     };
     let grads = args
         .objective
-        .init(&config)?
+        .try_init(&config)?
         .value_and_grad(neurons.clone(), pole)?;
     let (value, grad) = (grads.value.into_scalar::<f64>(), grads.neurons);
     if let Some(path) = &args.grad_out {

@@ -7,7 +7,7 @@ use std::time::Instant;
 use burn::tensor::{Device, Distribution, Int, Tensor};
 use burn::train::TrainStep;
 use burn_mhe::{EnergyConfig, MheRegularizerConfig};
-use burn_mhe_train::{ClassBatch, Classifier, MheClassifier};
+use burn_mhe_train::{ClassBatch, Classifier, CrossEntropyClassifier, WithMhe};
 use mhe_experiments::{Architecture, ImageClassifierConfig};
 
 /// What one `--training-step` measurement found.
@@ -47,28 +47,28 @@ pub fn measure_step(
         inputs: inputs.clone(),
         targets: targets.clone(),
     };
-    let mhe = MheRegularizerConfig::official(EnergyConfig::new())
-        .init()
-        .expect("the official configuration is valid");
+    let plain = CrossEntropyClassifier::new(model.clone());
+    let mhe = MheRegularizerConfig::official(EnergyConfig::new()).init(&model);
     let layers = mhe.layers(&model).len();
-    let none = MheRegularizerConfig::new()
-        .with_hidden(None)
-        .with_output(None)
-        .init()
-        .expect("an empty configuration is valid");
-    let plain = MheClassifier::new(model.clone(), none);
-    let regularized = MheClassifier::new(model.clone(), mhe.clone());
-    let step = |classifier: &MheClassifier<_>| {
-        TrainStep::step(classifier, batch_of())
+    let regularized = WithMhe::new(plain.clone(), mhe.clone());
+    let plain_step = || {
+        TrainStep::step(&plain, batch_of())
             .item
+            .loss
+            .into_scalar::<f32>();
+    };
+    let regularized_step = || {
+        TrainStep::step(&regularized, batch_of())
+            .item
+            .inner
             .loss
             .into_scalar::<f32>();
     };
     // Interleaved, so that both medians see the same machine load.
     let (mut plain_ms, mut regularized_ms, mut penalty_ms) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..repeats {
-        plain_ms.push(time_ms(&mut || step(&plain)));
-        regularized_ms.push(time_ms(&mut || step(&regularized)));
+        plain_ms.push(time_ms(&mut || plain_step()));
+        regularized_ms.push(time_ms(&mut || regularized_step()));
         penalty_ms.push(time_ms(&mut || {
             let grads = mhe.penalty(&model).backward();
             let first = model.classifier().weight.grad(&grads);

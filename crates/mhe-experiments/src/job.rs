@@ -23,9 +23,9 @@ use crate::evaluate::{Predictions, TestScores, evaluate};
 use crate::model::{ImageClassifier, ImageClassifierConfig};
 use crate::results::{JobFiles, TrainResults};
 use burn_mhe_train::EpochRecord;
-use burn_mhe_train::MheClassifier;
 use burn_mhe_train::init_seeded;
 use burn_mhe_train::write_atomically;
+use burn_mhe_train::{CrossEntropyClassifier, WithMhe};
 use burn_mhe_train::{FitConfig, FitData, OptimizerChoice, fit};
 use burn_mhe_train::{RunFolder, read_json};
 
@@ -252,7 +252,7 @@ impl TrainJobConfig {
 
     /// The regularizer of `model` (with its poles for MHP and MHC).
     pub fn regularizer<M: Module>(&self, model: &M) -> Result<MheRegularizer, JobError> {
-        Ok(self.regularizer_config().init_for(model)?)
+        Ok(self.regularizer_config().try_init(model)?)
     }
 
     /// How this job splits its data.
@@ -266,6 +266,10 @@ impl TrainJobConfig {
     }
 }
 
+/// The image classifier as burn's Learner trains it: cross-entropy plus the MHE penalty (or
+/// the energies measured only, for [`MheMode::None`]).
+pub type ImageModel = WithMhe<CrossEntropyClassifier<ImageClassifier>>;
+
 /// A finished run: what `results.json` holds and the trained model (in inference mode).
 #[derive(Debug)]
 pub struct TrainedRun {
@@ -274,7 +278,7 @@ pub struct TrainedRun {
     /// The test predictions written to `predictions.json`.
     pub predictions: Predictions,
     /// The model after the last epoch, without autodiff.
-    pub model: MheClassifier<ImageClassifier>,
+    pub model: ImageModel,
     /// The data it was trained, validated and tested on.
     pub splits: DataSplits,
 }
@@ -401,9 +405,10 @@ fn fit_image_classifier(
     });
     let mhe = config.regularizer(&model)?;
     mhe.check(&model)?;
+    let model = CrossEntropyClassifier::new(model);
     let model = match config.mhe {
-        MheMode::None => MheClassifier::measure_only(model, mhe),
-        _ => MheClassifier::new(model, mhe),
+        MheMode::None => WithMhe::measure_only(model, mhe),
+        _ => WithMhe::new(model, mhe),
     };
     let data = FitData {
         train: Arc::new(splits.train.clone()),
@@ -419,7 +424,7 @@ fn fit_image_classifier(
     log_duration(started);
 
     let history = run.read_history(config.epochs)?;
-    let mut scores = evaluate(&model.model, &splits.test, config.batch_size, device);
+    let mut scores = evaluate(&model.model.model, &splits.test, config.batch_size, device);
     let predictions = std::mem::take(&mut scores.predictions);
     // Predictions first: a results.json always has its predictions beside it.
     let json = serde_json::to_string(&predictions).expect("predictions serialize");
@@ -441,13 +446,14 @@ fn log_duration(started: Instant) {
 
 fn results(
     config: &TrainJobConfig,
-    model: &MheClassifier<ImageClassifier>,
+    model: &ImageModel,
     splits: &DataSplits,
     history: Vec<EpochRecord>,
     scores: TestScores,
     device: &Device,
 ) -> TrainResults {
-    let layers = model.mhe.report(&model.model);
+    let classifier = &model.model.model;
+    let layers = model.mhe.report(classifier);
     let energy = |role| {
         layers
             .iter()
@@ -465,9 +471,9 @@ fn results(
         test_loss: scores.loss,
         per_class_accuracy: scores.per_class,
         classifier_nearest_angles: crate::angles::nearest_angles(
-            model.model.classifier().weight.val().transpose(),
+            classifier.classifier().weight.val().transpose(),
         ),
-        weights_digest: burn_mhe_train::weights_digest(&model.model),
+        weights_digest: burn_mhe_train::weights_digest(classifier),
         hidden_energy: energy(burn_mhe::LayerRole::Hidden),
         output_energy: energy(burn_mhe::LayerRole::Output),
         layers,

@@ -32,6 +32,6 @@ pub use download::download_mnist;
 pub use error::JobError;
 pub use evaluate::{Predictions, TestScores, evaluate};
 pub use idx::{IdxDataset, IdxError, ImageItem};
-pub use job::{MheMode, TrainJobConfig, TrainedRun, resume, train};
+pub use job::{ImageModel, MheMode, TrainJobConfig, TrainedRun, resume, train};
 pub use model::{Architecture, ConvBlock, ImageClassifier, ImageClassifierConfig};
 pub use results::{JobFiles, TrainResults};

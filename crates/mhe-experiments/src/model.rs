@@ -209,7 +209,7 @@ mod tests {
             .init(&device);
         let logits = model.logits(Tensor::zeros([3, 1, 28, 28], &device));
         assert_eq!(logits.dims(), [3, 10]);
-        let mhe = MheRegularizerConfig::new().init().unwrap();
+        let mhe = MheRegularizerConfig::new().init(&model);
         mhe.layers(&model)
             .into_iter()
             .map(|l| {

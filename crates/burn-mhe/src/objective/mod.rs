@@ -89,7 +89,7 @@ impl Objective {
         matches!(self, Objective::Mhp | Objective::Mhc)
     }
 
-    /// Checks `energy` and builds the objective of one layer.
+    /// The objective of one layer with `energy`.
     ///
     /// ```
     /// use burn::tensor::{Device, Tensor};
@@ -98,18 +98,28 @@ impl Objective {
     /// // Three neurons 120 degrees apart in the plane: each one's nearest angle is 120 degrees.
     /// let h = 3f64.sqrt() / 2.0;
     /// let neurons = Tensor::<2>::from_data([[1.0, 0.0], [-0.5, h], [-0.5, -h]], &Device::flex());
-    /// let mma = Objective::Mma.init(&EnergyConfig::new().with_eps(0.0)).unwrap();
+    /// let mma = Objective::Mma.init(&EnergyConfig::new().with_eps(0.0));
     /// let loss = mma.forward(neurons, None).unwrap().into_scalar::<f64>();
     /// assert!((loss + 2.0 * std::f64::consts::PI / 3.0).abs() < 1e-5);
     /// ```
     ///
+    /// # Panics
+    ///
+    /// On an `energy` that [`EnergyConfig::try_init`] refuses.
+    pub fn init(self, energy: &EnergyConfig) -> LayerObjective {
+        self.try_init(energy)
+            .unwrap_or_else(|error| panic!("{error}"))
+    }
+
+    /// Checks `energy` and builds this objective with it.
+    ///
     /// # Errors
     ///
     /// [`MheError::InvalidConfig`] for an invalid `energy`.
-    pub fn init(self, energy: &EnergyConfig) -> crate::Result<LayerObjective> {
+    pub fn try_init(self, energy: &EnergyConfig) -> crate::Result<LayerObjective> {
         Ok(LayerObjective {
             objective: self,
-            energy: energy.init()?,
+            energy: energy.try_init()?,
         })
     }
 }

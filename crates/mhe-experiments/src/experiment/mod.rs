@@ -316,8 +316,8 @@ fn reuse(run: &RunFolder, wants_sample: bool) -> Result<FinishedRun, JobError> {
 }
 
 fn sample(label: &str, trained: &TrainedRun, job: &TrainJobConfig, device: &Device) -> Sample {
-    let model = &trained.model;
-    let layers = model.mhe.layers(&model.model);
+    let model = &trained.model.model.model;
+    let layers = trained.model.mhe.layers(model);
     let angles_of = |wanted: &dyn Fn(&burn_mhe::SelectedLayer) -> bool| {
         layers
             .iter()
@@ -329,7 +329,7 @@ fn sample(label: &str, trained: &TrainedRun, job: &TrainJobConfig, device: &Devi
     let conv_angles = angles_of(&|l| l.role == LayerRole::Hidden && l.path.starts_with("convs"));
     let classifier_angles = angles_of(&|l| l.role == LayerRole::Output);
     let features = (job.model.architecture == crate::model::Architecture::Cnn2d)
-        .then(|| feature_panel(label, &model.model, &trained.splits.test, device));
+        .then(|| feature_panel(label, model, &trained.splits.test, device));
     Sample {
         label: label.to_string(),
         conv_angles,
