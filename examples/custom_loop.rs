@@ -20,9 +20,8 @@ use burn::nn::loss::CrossEntropyLossConfig;
 use burn::nn::{Linear, LinearConfig};
 use burn::optim::{AdamConfig, GradientsParams};
 use burn::tensor::activation::relu;
-use burn::tensor::{Device, Int, Tensor};
+use burn::tensor::{Device, Distribution, Int, Tensor};
 use burn_mhe::{EnergyConfig, MheRegularizerConfig};
-use burn_mhe_train::permutation;
 use mhe_experiments::{IdxDataset, ImageBatcher, ImageItem, MNIST_SUBSET_DIR};
 
 #[derive(Module, Debug)]
@@ -59,6 +58,16 @@ fn batch(data: &IdxDataset, indices: &[usize], device: &Device) -> (Tensor<2>, T
         .collect();
     let batch = ImageBatcher { shape: [28, 28] }.batch(items, device);
     (batch.inputs.reshape([indices.len(), 784]), batch.targets)
+}
+
+/// A random order of `len` items, drawn on `device` (seeded once per run).
+fn shuffled(len: usize, device: &Device) -> Vec<usize> {
+    Tensor::<1>::random([len], Distribution::Default, device)
+        .argsort(0)
+        .into_data()
+        .iter::<i64>()
+        .map(|i| i as usize)
+        .collect()
 }
 
 fn accuracy(model: &Mlp, data: &IdxDataset, device: &Device) -> f64 {
@@ -98,7 +107,7 @@ fn train(
     let mut optimizer = AdamConfig::new().init();
     let loss_fn = CrossEntropyLossConfig::new().init(device);
     for epoch in 0..epochs {
-        let order = permutation(train_set.len(), epoch as u64);
+        let order = shuffled(train_set.len(), device);
         let mut losses = Vec::new();
         for indices in order.chunks(64) {
             let (images, labels) = batch(&train_set, indices, device);

@@ -18,7 +18,7 @@ use burn::train::{ClassificationOutput, InferenceStep, Learner, SupervisedTraini
 use burn_mhe::{EnergyConfig, LayerRole, MheRegularizer, MheRegularizerConfig};
 use burn_mhe_train::{
     EnergyMetric, EpochRecord, FitConfig, FitData, OptimizerChoice, RunFolder, TrainError, WithMhe,
-    checkpoint_path, epoch_file, fit, init_seeded, weights_digest,
+    fit, init_seeded, weights_digest,
 };
 use support::scratch_path;
 use tabular::{PrototypeTableNet, TableBatch, TableBatcher, TableNet, embedding_rule, rows};
@@ -294,7 +294,7 @@ fn fit_table(run: &RunFolder, config: &FitConfig) -> Result<WithMhe<TableNet>, T
 }
 
 fn history(run: &RunFolder, epoch: usize) -> EpochRecord {
-    let text = std::fs::read_to_string(epoch_file(run.root(), epoch)).unwrap();
+    let text = std::fs::read_to_string(run.history_record(epoch)).unwrap();
     serde_json::from_str(&text).unwrap()
 }
 
@@ -328,9 +328,9 @@ fn fit_trains_a_model_of_ones_own_in_a_run_folder_and_resumes_it_bit_for_bit() {
     let run = folder("resumed");
     fit_table(&run, &config).unwrap();
     for name in ["model", "optim", "scheduler"] {
-        std::fs::remove_file(checkpoint_path(&run.checkpoints(), name, 3)).unwrap();
+        std::fs::remove_file(run.checkpoint(name, 3)).unwrap();
     }
-    std::fs::remove_file(epoch_file(run.root(), 3)).unwrap();
+    std::fs::remove_file(run.history_record(3)).unwrap();
     assert_eq!(run.last_intact_epoch(3).unwrap(), 2);
     let resumed = fit_table(&run, &config).unwrap();
     assert_eq!(weights_digest(&resumed.model), weights_digest(&full.model));

@@ -7,9 +7,7 @@ use burn::tensor::Device;
 use burn_mhe::Objective;
 use std::path::Path;
 
-use burn_mhe_train::{
-    CheckpointState, RunFolder, TrainError, checkpoint_path, checkpoint_state, epoch_file,
-};
+use burn_mhe_train::{CheckpointState, RunFolder, TrainError};
 use mhe_experiments::{
     Architecture, DatasetChoice, ImageClassifierConfig, JobError, JobFiles, MheMode,
     TrainJobConfig, TrainResults, resume, train,
@@ -90,7 +88,7 @@ fn training_with_mhe_lowers_the_loss_and_reports_finite_energies() {
     let written = run.read_results().unwrap();
     assert_eq!(written.test_accuracy, results.test_accuracy);
     assert_eq!(curves(&written), curves(&results));
-    assert!(checkpoint_path(&run.checkpoints(), "model", 2).is_file());
+    assert!(run.checkpoint("model", 2).is_file());
 }
 
 #[test]
@@ -181,10 +179,10 @@ fn a_resumed_run_ends_bit_for_bit_where_the_uninterrupted_run_ends() {
         // the last two epochs are kept.)
         for history_written in [false, true] {
             for name in ["model", "optim", "scheduler"] {
-                std::fs::remove_file(checkpoint_path(&run.checkpoints(), name, 3)).unwrap();
+                std::fs::remove_file(run.checkpoint(name, 3)).unwrap();
             }
             if !history_written {
-                std::fs::remove_file(epoch_file(run.root(), 3)).unwrap();
+                std::fs::remove_file(run.history_record(3)).unwrap();
             }
             std::fs::remove_file(run.results()).unwrap();
             assert_eq!(run.last_intact_epoch(3).unwrap(), 2);
@@ -287,7 +285,7 @@ fn a_pole_objective_trains_and_resumes_with_its_poles() {
     let run = folder("mhc");
     train(&config, &run, &flex()).unwrap();
     for name in ["model", "optim", "scheduler"] {
-        std::fs::remove_file(checkpoint_path(&run.checkpoints(), name, 2)).unwrap();
+        std::fs::remove_file(run.checkpoint(name, 2)).unwrap();
     }
     std::fs::remove_file(run.results()).unwrap();
     let resumed = resume(&run, &flex()).unwrap().results;
@@ -351,14 +349,13 @@ fn reference_and_run(name: &str) -> (TrainResults, RunFolder) {
 #[test]
 fn a_damaged_checkpoint_falls_back_to_the_epoch_before_and_ends_bit_for_bit() {
     let (full, run) = reference_and_run("damage");
-    let checkpoints = run.checkpoints();
     for name in ["model", "optim", "scheduler"] {
         for how in DAMAGES {
             let case = format!("{name}-3.bpk {how:?}");
-            let record = checkpoint_path(&checkpoints, name, 3);
+            let record = run.checkpoint(name, 3);
             damage(&record, how);
             std::fs::remove_file(run.results()).unwrap();
-            let state = checkpoint_state(&checkpoints, 3);
+            let state = run.checkpoint_state(3);
             let found = match how {
                 Damage::Missing => state == CheckpointState::Incomplete,
                 _ => matches!(&state, CheckpointState::Damaged { path, .. } if *path == record),
@@ -368,7 +365,7 @@ fn a_damaged_checkpoint_falls_back_to_the_epoch_before_and_ends_bit_for_bit() {
             let resumed = resume(&run, &flex()).unwrap().results;
             assert_same_run(&resumed, &full, &case);
             // Epoch 3 was trained again and checkpointed whole.
-            assert_eq!(checkpoint_state(&checkpoints, 3), CheckpointState::Complete);
+            assert_eq!(run.checkpoint_state(3), CheckpointState::Complete);
         }
     }
 }
@@ -377,13 +374,13 @@ fn a_damaged_checkpoint_falls_back_to_the_epoch_before_and_ends_bit_for_bit() {
 fn damage_with_no_intact_checkpoint_left_is_an_error_naming_the_file() {
     let (full, run) = reference_and_run("no-intact");
     let checkpoints = run.checkpoints();
-    damage(&checkpoint_path(&checkpoints, "model", 3), Damage::Truncate);
-    damage(&checkpoint_path(&checkpoints, "optim", 2), Damage::Junk);
+    damage(&run.checkpoint("model", 3), Damage::Truncate);
+    damage(&run.checkpoint("optim", 2), Damage::Junk);
     std::fs::remove_file(run.results()).unwrap();
     let error = resume(&run, &flex()).unwrap_err();
     match &error {
         JobError::Train(TrainError::CorruptRunFile { path, message }) => {
-            assert_eq!(path, &checkpoint_path(&checkpoints, "model", 3));
+            assert_eq!(path, &run.checkpoint("model", 3));
             assert!(message.contains("no older intact checkpoint"), "{message}");
         }
         other => panic!("{other}"),
@@ -403,7 +400,7 @@ fn damaged_history_records_are_trained_again() {
     for (epoch, continued_after) in [(3, 2), (2, 0)] {
         for how in DAMAGES {
             let case = format!("epoch-{epoch}.json {how:?}");
-            damage(&epoch_file(run.root(), epoch), how);
+            damage(&run.history_record(epoch), how);
             std::fs::remove_file(run.results()).unwrap();
             assert_eq!(run.last_intact_epoch(3).unwrap(), continued_after, "{case}");
             let resumed = resume(&run, &flex()).unwrap().results;
@@ -416,17 +413,16 @@ fn damaged_history_records_are_trained_again() {
 fn checkpoints_of_earlier_versions_without_seals_are_checked_by_loading_them() {
     let run = folder("unsealed");
     train(&tiny(MheMode::Mhe, 2), &run, &flex()).unwrap();
-    let checkpoints = run.checkpoints();
     for name in ["model", "optim", "scheduler"] {
-        let record = checkpoint_path(&checkpoints, name, 2);
+        let record = run.checkpoint(name, 2);
         std::fs::remove_file(record.with_extension("bpk.seal")).unwrap();
     }
-    assert_eq!(checkpoint_state(&checkpoints, 2), CheckpointState::Complete);
+    assert_eq!(run.checkpoint_state(2), CheckpointState::Complete);
     for (name, how) in [("model", Damage::Truncate), ("optim", Damage::Empty)] {
-        let record = checkpoint_path(&checkpoints, name, 2);
+        let record = run.checkpoint(name, 2);
         let intact = std::fs::read(&record).unwrap();
         damage(&record, how);
-        match checkpoint_state(&checkpoints, 2) {
+        match run.checkpoint_state(2) {
             CheckpointState::Damaged { path, problem } => {
                 assert_eq!(path, record);
                 assert!(problem.contains("burn cannot load it"), "{problem}");

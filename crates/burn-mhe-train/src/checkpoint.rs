@@ -22,7 +22,7 @@ pub const CHECKPOINT_RECORDS: [&str; 3] = ["model", "optim", "scheduler"];
 /// saving never leaves a partial file under the final name, and every record has a seal that
 /// [`checkpoint_state`] checks it against.
 #[derive(Debug, Clone)]
-pub struct AtomicFileCheckpointer {
+pub(crate) struct AtomicFileCheckpointer {
     directory: PathBuf,
     name: String,
 }
@@ -48,7 +48,7 @@ impl AtomicFileCheckpointer {
 }
 
 /// Where the checkpoint `name` of `epoch` lives in `directory`.
-pub fn checkpoint_path(directory: &Path, name: &str, epoch: usize) -> PathBuf {
+pub(crate) fn checkpoint_path(directory: &Path, name: &str, epoch: usize) -> PathBuf {
     directory.join(format!("{name}-{epoch}.bpk"))
 }
 
@@ -135,7 +135,7 @@ pub enum CheckpointState {
 
 /// The state of the checkpoint of `epoch` in `directory`: each record checked against its
 /// seal, or, for a record saved without one (by an earlier version), loaded by burn.
-pub fn checkpoint_state(directory: &Path, epoch: usize) -> CheckpointState {
+pub(crate) fn checkpoint_state(directory: &Path, epoch: usize) -> CheckpointState {
     let mut state = CheckpointState::Complete;
     for name in CHECKPOINT_RECORDS {
         let path = checkpoint_path(directory, name, epoch);

@@ -30,7 +30,7 @@ use crate::history::{HistoryLogger, forget_after};
 use crate::loader::EpochOrderLoader;
 use crate::metric::{EnergyInput, EnergyMetric};
 use crate::renderer::EpochLineRenderer;
-use crate::run_folder::{RunFolder, read_json};
+use crate::run_folder::RunFolder;
 
 /// The optimizer of a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -266,18 +266,9 @@ where
 /// `fit.json` the first time and refuses a folder whose `fit.json` differs from `config`.
 fn continue_after(run: &RunFolder, config: &FitConfig) -> Result<usize, TrainError> {
     let path = run.fit_config();
-    let wanted = serde_json::to_value(config).expect("configurations serialize");
-    if path.is_file() {
-        let held: serde_json::Value = read_json(&path)?;
-        if held != wanted {
-            return Err(TrainError::InvalidConfig(format!(
-                "{} holds a run of another configuration ({held}); choose another folder",
-                run.root().display()
-            )));
-        }
-    } else {
+    if !run.holds(&path, config)? {
         std::fs::create_dir_all(run.root()).map_err(TrainError::io(run.root()))?;
-        let json = serde_json::to_string_pretty(&wanted).expect("configurations serialize");
+        let json = serde_json::to_string_pretty(config).expect("configurations serialize");
         write_atomically(&path, &json)?;
     }
     let done = run.last_intact_epoch(config.epochs)?;

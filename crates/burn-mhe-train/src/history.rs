@@ -63,7 +63,7 @@ fn nan_if_null<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<f64,
 }
 
 /// The file of epoch `epoch`'s record in a run folder.
-pub fn epoch_file(run: &Path, epoch: usize) -> PathBuf {
+pub(crate) fn epoch_file(run: &Path, epoch: usize) -> PathBuf {
     run.join("history").join(format!("epoch-{epoch}.json"))
 }
 
@@ -113,7 +113,7 @@ pub fn forget_after(run: &Path, last: usize) -> Result<(), TrainError> {
 
 /// A burn metric logger that writes an [`EpochRecord`] per epoch into a run folder. An epoch's
 /// time runs from the end of the previous one (from creation for the first).
-pub struct HistoryLogger {
+pub(crate) struct HistoryLogger {
     run: PathBuf,
     names: HashMap<MetricId, String>,
     train: HashMap<String, f64>,

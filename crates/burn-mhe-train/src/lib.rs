@@ -31,17 +31,22 @@ mod run_folder;
 mod seeded;
 mod with_mhe;
 
+#[doc(hidden)]
 pub use atomic::write_atomically;
-pub use checkpoint::{AtomicFileCheckpointer, CheckpointState, checkpoint_path, checkpoint_state};
+pub use checkpoint::CheckpointState;
 pub use classifier::{ClassBatch, Classifier, CrossEntropyClassifier};
 pub use digest::weights_digest;
 pub use error::TrainError;
 pub use fit::{FitConfig, FitData, OptimizerChoice, fit};
-pub use history::{EpochRecord, HistoryLogger, epoch_file};
-pub use loader::{EpochOrderLoader, permutation};
+pub use history::EpochRecord;
+pub use loader::EpochOrderLoader;
+#[doc(hidden)]
+pub use loader::permutation;
 pub use lock::FolderLock;
 pub use metric::{EnergyInput, EnergyMetric, EnergyPart, HIDDEN_ENERGY, OUTPUT_ENERGY};
 pub use renderer::EpochLineRenderer;
-pub use run_folder::{RunFolder, read_json};
+pub use run_folder::RunFolder;
+#[doc(hidden)]
+pub use run_folder::read_json;
 pub use seeded::init_seeded;
 pub use with_mhe::{WithMhe, WithMheOutput};

@@ -3,9 +3,9 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::checkpoint::{CheckpointState, checkpoint_state};
+use crate::checkpoint::{CheckpointState, checkpoint_path, checkpoint_state};
 use crate::error::TrainError;
-use crate::history::{EpochRecord, read_history, recorded_epochs};
+use crate::history::{EpochRecord, epoch_file, read_history, recorded_epochs};
 use crate::lock::FolderLock;
 
 /// The files of a run folder.
@@ -35,6 +35,23 @@ impl RunFolder {
         self.root.join("checkpoint")
     }
 
+    /// The checkpoint record `record` (`"model"`, `"optim"` or `"scheduler"`) of `epoch`.
+    pub fn checkpoint(&self, record: &str, epoch: usize) -> PathBuf {
+        checkpoint_path(&self.checkpoints(), record, epoch)
+    }
+
+    /// Whether the checkpoint of `epoch` is complete, incomplete or damaged: each record
+    /// checked against its seal, or, for a record saved without one (by an earlier version),
+    /// loaded by burn.
+    pub fn checkpoint_state(&self, epoch: usize) -> CheckpointState {
+        checkpoint_state(&self.checkpoints(), epoch)
+    }
+
+    /// The history record of `epoch`, `history/epoch-N.json`.
+    pub fn history_record(&self, epoch: usize) -> PathBuf {
+        epoch_file(&self.root, epoch)
+    }
+
     /// The epoch to continue after: the newest whose history record and checkpoint are both
     /// intact (0: none, a new run). Damaged files above it (a history record or checkpoint
     /// record that is not as it was written) are named on standard error and trained again.
@@ -49,7 +66,7 @@ impl RunFolder {
         }
         let mut damaged: Vec<(PathBuf, String)> = Vec::new();
         for epoch in (1..=recorded.min(epochs)).rev() {
-            match checkpoint_state(&self.checkpoints(), epoch) {
+            match self.checkpoint_state(epoch) {
                 CheckpointState::Complete => {
                     for (path, problem) in damaged {
                         eprintln!(
@@ -82,6 +99,33 @@ impl RunFolder {
     /// [`TrainError::Io`] for a missing record, [`TrainError::CorruptRunFile`] for a damaged one.
     pub fn read_history(&self, last: usize) -> Result<Vec<EpochRecord>, TrainError> {
         read_history(&self.root, last)
+    }
+
+    /// Whether `file` (a configuration file of this folder) holds `config`: `false` when it is
+    /// absent. Compared as configurations, not as text: a field added to `T` since the file was
+    /// written (absent there) reads as its default and is no difference, while any value that
+    /// differs is an error. The one check of "is this folder's run the one asked for?".
+    ///
+    /// # Errors
+    /// [`TrainError::InvalidConfig`] when `file` holds another configuration;
+    /// [`TrainError::CorruptRunFile`] when it is not a `T` in JSON.
+    pub fn holds<T>(&self, file: &Path, config: &T) -> Result<bool, TrainError>
+    where
+        T: serde::Serialize + serde::de::DeserializeOwned,
+    {
+        if !file.is_file() {
+            return Ok(false);
+        }
+        let held: T = read_json(file)?;
+        let as_json = |config: &T| serde_json::to_value(config).expect("configurations serialize");
+        if as_json(&held) != as_json(config) {
+            return Err(TrainError::InvalidConfig(format!(
+                "{} holds a run of another configuration ({}); choose another folder",
+                self.root.display(),
+                file.display()
+            )));
+        }
+        Ok(true)
     }
 
     /// Takes this folder for the calling process until the lock is dropped: one trainer per

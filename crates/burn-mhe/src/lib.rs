@@ -56,7 +56,7 @@ mod sphere;
 mod unit;
 mod validate;
 
-pub use angles::AngleStats;
+pub use angles::{AngleStats, nearest_angles, pairwise_angles};
 pub use config::{Convention, Distance, PairReduction};
 pub use energy::{EnergyConfig, EnergyPath, HypersphericalEnergy};
 pub use error::{MheError, Result};
@@ -72,19 +72,15 @@ pub use official::{
 pub use opt::{OrthogonalFactor, OrthogonalOverParameterization};
 pub use projection::{ProjectionConfig, ProjectionKind, RandomProjection};
 pub use prototypes::{FEATURE_EPS, PrototypeHead};
+#[doc(hidden)]
 pub use random::split_mix64;
 pub use regularizer::{MheRegularizer, MheRegularizerConfig, PenaltyGroupConfig, PenaltyParts};
 pub use report::LayerReport;
-pub use selection::{
-    LayerClassifier, LayerInfo, LayerRole, LayerSelection, OutputSelector, ParamRule, SelectedLayer,
-};
+pub use selection::{LayerInfo, LayerRole, OutputSelector, ParamRule, SelectedLayer};
 pub use sphere::{SphereConfig, SphereSolution, random_sphere_points};
-pub use unit::NORM_FLOOR;
 /// The README's examples, compiled and run as doc tests.
 #[cfg(doctest)]
 #[doc = include_str!("../../../README.md")]
 struct ReadmeDoctests;
 
-pub use validate::{
-    DUPLICATE_TOLERANCE_F32, DUPLICATE_TOLERANCE_F64, check_neurons, degenerate_neurons,
-};
+pub use validate::{check_neurons, degenerate_neurons};

@@ -54,7 +54,7 @@ pub struct LayerInfo {
 /// A custom rule deciding the role of each `Linear` or convolution weight (`None`: skip it):
 /// a function or a closure, which may capture state (a set of paths, a size threshold, ...).
 #[derive(Clone)]
-pub struct LayerClassifier(Arc<ClassifyFn>);
+pub(crate) struct LayerClassifier(Arc<ClassifyFn>);
 
 /// The function behind a [`LayerClassifier`].
 type ClassifyFn = dyn Fn(&LayerInfo) -> Option<LayerRole> + Send + Sync;
@@ -90,7 +90,7 @@ pub struct SelectedLayer {
 
 /// The rules that pick layers out of a model.
 #[derive(Debug, Clone)]
-pub struct LayerSelection {
+pub(crate) struct LayerSelection {
     /// How the output layer is found when no classifier is given.
     pub output: OutputSelector,
     /// Path prefixes never regularized (`"encoder"` skips `"encoder.*"`).

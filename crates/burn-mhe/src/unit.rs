@@ -5,7 +5,7 @@ use burn::tensor::Tensor;
 
 /// Smallest normalizer `sqrt(||w||^2 + eps)`: with `eps = 0` a zero neuron maps to the zero
 /// vector (cosine 0 with every other neuron) instead of NaN.
-pub const NORM_FLOOR: f64 = 1e-30;
+pub(crate) const NORM_FLOOR: f64 = 1e-30;
 
 /// Cosines between the directions of the rows of `neurons` (`[N, N]`, without autodiff); a
 /// zero row has cosine 0 with every row.

@@ -6,14 +6,13 @@ use crate::error::{MheError, Result};
 use crate::unit::direction_cosines;
 
 /// Two unit neurons whose cosine is within this of 1 count as duplicates (float64 input).
-pub const DUPLICATE_TOLERANCE_F64: f64 = 1e-12;
+const DUPLICATE_TOLERANCE_F64: f64 = 1e-12;
 /// The same for lower-precision input, where an exact duplicate's cosine rounds near 1.
-pub const DUPLICATE_TOLERANCE_F32: f64 = 1e-6;
+const DUPLICATE_TOLERANCE_F32: f64 = 1e-6;
 
 /// Checks `neurons` (one neuron a row) for everything an energy cannot give a meaning to:
 /// an empty layer, NaN or infinite values, a zero neuron (no direction), or two neurons with the
-/// same direction (cosine within [`DUPLICATE_TOLERANCE_F32`] of 1, or
-/// [`DUPLICATE_TOLERANCE_F64`] for float64). Errors name the first offending row.
+/// same direction (cosine within `1e-6` of 1, or `1e-12` for float64). Errors name the first offending row.
 ///
 /// ```
 /// use burn::tensor::{Device, Tensor};

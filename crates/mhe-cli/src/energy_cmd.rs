@@ -47,25 +47,25 @@ pub struct EnergyArgs {
 #[derive(Debug, Args)]
 pub struct EnergyOptions {
     /// Distance on the sphere.
-    #[arg(long, value_enum, default_value_t = Distance::Euclidean)]
+    #[arg(long, value_enum, default_value_t = EnergyConfig::new().distance)]
     pub distance: Distance,
     /// Power s >= 0 (0 is the log energy).
-    #[arg(long, default_value_t = 2.0, allow_negative_numbers = true)]
+    #[arg(long, default_value_t = EnergyConfig::new().s, allow_negative_numbers = true)]
     pub s: f64,
     /// Half-space MHE: the energy of the neurons and their negations.
     #[arg(long)]
     pub half_space: bool,
     /// Added to ||w||^2 inside the normalizing square root.
-    #[arg(long, default_value_t = 1e-4, allow_negative_numbers = true)]
+    #[arg(long, default_value_t = EnergyConfig::new().eps, allow_negative_numbers = true)]
     pub eps: f64,
     /// Added to theta/pi in the angular energy.
-    #[arg(long, default_value_t = 1e-4, allow_negative_numbers = true)]
+    #[arg(long, default_value_t = EnergyConfig::new().angle_eps, allow_negative_numbers = true)]
     pub angle_eps: f64,
     /// Factor of the Euclidean log energy.
-    #[arg(long, value_enum, default_value_t = Convention::Official)]
+    #[arg(long, value_enum, default_value_t = EnergyConfig::new().convention)]
     pub convention: Convention,
     /// Mean or sum over pairs.
-    #[arg(long, value_enum, default_value_t = PairReduction::MeanOverPairs)]
+    #[arg(long, value_enum, default_value_t = EnergyConfig::new().reduction)]
     pub reduction: PairReduction,
 }
 

@@ -9,6 +9,12 @@ use crate::cli_error::CliError;
 use crate::device::DeviceChoice;
 use crate::npy::{Precision, write_floats};
 
+/// The problem `mhe sphere` solves without options (the points and dimension are required):
+/// each option's default is its field here.
+fn defaults() -> SphereConfig {
+    SphereConfig::new(2, 2)
+}
+
 /// Options of `mhe sphere`.
 #[derive(Debug, Args)]
 pub struct SphereArgs {
@@ -19,22 +25,22 @@ pub struct SphereArgs {
     #[arg(long)]
     pub dim: usize,
     /// Distance on the sphere.
-    #[arg(long, value_enum, default_value_t = Distance::Euclidean)]
+    #[arg(long, value_enum, default_value_t = defaults().distance)]
     pub distance: Distance,
     /// Power s >= 0 (0: log energy, 1: Thomson; large s approaches Tammes).
-    #[arg(long, default_value_t = 1.0, allow_negative_numbers = true)]
+    #[arg(long, default_value_t = defaults().s, allow_negative_numbers = true)]
     pub s: f64,
     /// Place N lines (the points and their negations) instead of N points.
     #[arg(long)]
     pub half_space: bool,
     /// Random starts, run as one batch.
-    #[arg(long, default_value_t = 16)]
+    #[arg(long, default_value_t = defaults().restarts)]
     pub restarts: usize,
     /// Most optimizer iterations per start.
-    #[arg(long, default_value_t = 5000)]
+    #[arg(long, default_value_t = defaults().steps)]
     pub steps: usize,
     /// Seed of the starting points.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = defaults().seed)]
     pub seed: u64,
     /// Backend to compute on.
     #[arg(long, value_enum, default_value_t = DeviceChoice::Cpu)]

@@ -20,29 +20,29 @@ use burn_mhe::Distance;
 pub struct TrainArgs {
     /// The images: the shipped MNIST subset, Fashion-MNIST, the full MNIST, or any MNIST-format
     /// folder.
-    #[arg(long, value_enum, default_value_t = DatasetChoice::MnistSubset)]
+    #[arg(long, value_enum, default_value_t = defaults().dataset)]
     pub dataset: DatasetChoice,
     /// Folder of the dataset's IDX files (raw or .gz); needed for `--dataset idx`.
     #[arg(long)]
     pub data_dir: Option<String>,
     /// The network.
-    #[arg(long, value_enum, default_value_t = Architecture::Mlp)]
+    #[arg(long, value_enum, default_value_t = defaults().model.architecture)]
     pub model: Architecture,
     /// Width multiplier: MLP layers have 256 x W units, CNN stages 16, 32, 64 x W channels.
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, default_value_t = defaults().model.width)]
     pub width: f64,
     /// Hidden layers (MLP) or conv layers per stage (CNN).
-    #[arg(long, default_value_t = 2)]
+    #[arg(long, default_value_t = defaults().model.depth)]
     pub depth: usize,
     /// No penalty (energies still reported), MHE, half-space MHE on hidden layers, or another
     /// objective of the uniformity family (docs/objectives.md).
-    #[arg(long, alias = "regularizer", value_enum, default_value_t = MheMode::Mhe)]
+    #[arg(long, alias = "regularizer", value_enum, default_value_t = defaults().mhe)]
     pub mhe: MheMode,
     /// Distance on the sphere.
-    #[arg(long, value_enum, default_value_t = Distance::Euclidean)]
+    #[arg(long, value_enum, default_value_t = defaults().distance)]
     pub distance: Distance,
     /// Power s >= 0 of the energy (0: logarithmic).
-    #[arg(long, default_value_t = 2.0, allow_negative_numbers = true)]
+    #[arg(long, default_value_t = defaults().s, allow_negative_numbers = true)]
     pub s: f64,
     /// Weight of the hidden layers' energies (default: the released code's for `--mhe`, 1 for
     /// Euclidean MHE).
@@ -53,19 +53,19 @@ pub struct TrainArgs {
     #[arg(long, allow_negative_numbers = true)]
     pub lambda_output: Option<f64>,
     /// Number of epochs.
-    #[arg(long, default_value_t = 5)]
+    #[arg(long, default_value_t = defaults().epochs)]
     pub epochs: usize,
     /// Items per batch.
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, default_value_t = defaults().batch_size)]
     pub batch_size: usize,
     /// SGD with momentum 0.9 (the paper's setup) or Adam.
-    #[arg(long, value_enum, default_value_t = OptimizerChoice::Sgd)]
+    #[arg(long, value_enum, default_value_t = defaults().optimizer)]
     pub optimizer: OptimizerChoice,
     /// Initial learning rate.
-    #[arg(long, default_value_t = 0.05, allow_negative_numbers = true)]
+    #[arg(long, default_value_t = defaults().lr, allow_negative_numbers = true)]
     pub lr: f64,
     /// L2 weight decay.
-    #[arg(long, default_value_t = 5e-4, allow_negative_numbers = true)]
+    #[arg(long, default_value_t = defaults().weight_decay, allow_negative_numbers = true)]
     pub weight_decay: f64,
     /// Multiply the learning rate by 0.1 every this many epochs (default: half the epochs).
     #[arg(long)]
@@ -80,7 +80,7 @@ pub struct TrainArgs {
     #[arg(long)]
     pub train_limit: Option<usize>,
     /// Seeds the weights, the validation split and the batch order.
-    #[arg(long, default_value_t = 42)]
+    #[arg(long, default_value_t = defaults().seed)]
     pub seed: u64,
     /// Backend to train on [default: cpu; with --resume, the one the run was started on].
     #[arg(long, value_enum)]
@@ -92,6 +92,14 @@ pub struct TrainArgs {
     /// device unless --device says otherwise (the other options are ignored).
     #[arg(long)]
     pub resume: Option<PathBuf>,
+}
+
+/// The job `mhe train` runs without options: each option's default is its field here.
+fn defaults() -> TrainJobConfig {
+    TrainJobConfig::new(
+        DatasetChoice::MnistSubset,
+        ImageClassifierConfig::new(Architecture::Mlp),
+    )
 }
 
 impl TrainArgs {

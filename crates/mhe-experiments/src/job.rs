@@ -132,29 +132,29 @@ pub struct TrainJobConfig {
     #[config(default = 10.0)]
     pub lambda_output: f64,
     /// Number of epochs.
-    #[config(default = 5)]
+    #[config(default = "FitConfig::new().epochs")]
     pub epochs: usize,
     /// Items per batch.
-    #[config(default = 64)]
+    #[config(default = "FitConfig::new().batch_size")]
     pub batch_size: usize,
     /// The optimizer.
-    #[config(default = "OptimizerChoice::Sgd")]
+    #[config(default = "FitConfig::new().optimizer")]
     pub optimizer: OptimizerChoice,
     /// Initial learning rate.
-    #[config(default = 0.05)]
+    #[config(default = "FitConfig::new().lr")]
     pub lr: f64,
     /// SGD momentum.
-    #[config(default = 0.9)]
+    #[config(default = "FitConfig::new().momentum")]
     pub momentum: f64,
     /// L2 weight decay.
-    #[config(default = 5e-4)]
+    #[config(default = "FitConfig::new().weight_decay")]
     pub weight_decay: f64,
     /// The learning rate is multiplied by `lr_gamma` every this many epochs (default: half the
     /// epochs, rounded up).
-    #[config(default = "None")]
+    #[config(default = "FitConfig::new().lr_step_epochs")]
     pub lr_step_epochs: Option<usize>,
     /// Learning-rate decay factor.
-    #[config(default = 0.1)]
+    #[config(default = "FitConfig::new().lr_gamma")]
     pub lr_gamma: f64,
     /// Keep only a fraction of one class in the training split.
     #[config(default = "None")]
@@ -163,13 +163,13 @@ pub struct TrainJobConfig {
     #[config(default = "None")]
     pub train_limit: Option<usize>,
     /// Clip each parameter's gradient to this L2 norm.
-    #[config(default = "None")]
+    #[config(default = "FitConfig::new().grad_clip")]
     pub grad_clip: Option<f64>,
     /// Share of the training files held out for validation.
     #[config(default = 0.1)]
     pub valid_fraction: f64,
     /// Seeds the weights, the validation split and the batch order.
-    #[config(default = 42)]
+    #[config(default = "FitConfig::new().seed")]
     pub seed: u64,
     /// The name of the device the run was started on, as its caller names it (`mhe train`
     /// records its `--device`, so that `--resume` continues there); the job trains on the
@@ -470,7 +470,7 @@ fn results(
         test_accuracy: scores.accuracy,
         test_loss: scores.loss,
         per_class_accuracy: scores.per_class,
-        classifier_nearest_angles: crate::angles::nearest_angles(
+        classifier_nearest_angles: burn_mhe::nearest_angles(
             classifier.classifier().weight.val().transpose(),
         ),
         weights_digest: burn_mhe_train::weights_digest(classifier),

@@ -12,7 +12,6 @@
 //!   evaluation, `predictions.json` and `results.json` ([`JobFiles`]).
 //! - [`experiment`]: the paper's experiments as sweeps of runs with summaries and figures.
 
-mod angles;
 mod batcher;
 mod data;
 mod dataset;
@@ -20,6 +19,7 @@ mod download;
 mod error;
 mod evaluate;
 pub mod experiment;
+mod host;
 mod idx;
 mod job;
 mod model;
@@ -33,5 +33,5 @@ pub use error::JobError;
 pub use evaluate::{Predictions, TestScores, evaluate};
 pub use idx::{IdxDataset, IdxError, ImageItem};
 pub use job::{ImageModel, MheMode, TrainJobConfig, TrainedRun, resume, train};
-pub use model::{Architecture, ConvBlock, ImageClassifier, ImageClassifierConfig};
+pub use model::{Architecture, ImageClassifier, ImageClassifierConfig};
 pub use results::{JobFiles, TrainResults};

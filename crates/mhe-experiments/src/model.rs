@@ -119,7 +119,7 @@ impl ImageClassifierConfig {
 
 /// 3x3 convolution (no bias), batch norm, ReLU.
 #[derive(Module, Debug)]
-pub struct ConvBlock {
+pub(crate) struct ConvBlock {
     conv: Conv2d,
     norm: BatchNorm,
 }

@@ -22,7 +22,7 @@ use burn::tensor::Device;
 use burn_mhe::LayerRole;
 use serde::{Deserialize, Serialize};
 
-pub use crate::angles::{nearest_angles, pairwise_angles};
+use burn_mhe::pairwise_angles;
 pub use figures::{
     FeatureFigure, FeaturePanel, Figure, HistogramFigure, HistogramPanel, LineFigure, LinePanel,
     Series, angle_histogram, save,
@@ -34,11 +34,11 @@ pub use summary::{ExperimentSummary, SettingSummary, Stat};
 
 use drawing::draw_figures;
 
-use crate::angles::host_values;
 use crate::batcher::ImageBatcher;
 use crate::data::Subset;
 use crate::error::JobError;
 use crate::evaluate::Predictions;
+use crate::host::host_values;
 use crate::job::{MheMode, TrainJobConfig, TrainedRun, read_finished};
 use crate::results::{JobFiles, TrainResults};
 use burn_mhe_train::FolderLock;
@@ -226,19 +226,16 @@ fn run_folder(out: &Path, setting: &Setting, seed: usize) -> RunFolder {
     )
 }
 
-/// `Ok` if `run`'s `config.json` is `job`'s; a folder of another configuration is an error.
-/// Compared as configurations, not as text: a field added since the run was written (absent
-/// there, its default here) is no difference.
+/// `Ok` if `run`'s `config.json` is `job`'s ([`RunFolder::holds`]); a folder of another
+/// configuration, or without one, is an error.
 fn check_same_job(job: &TrainJobConfig, run: &RunFolder) -> Result<(), JobError> {
-    let saved: TrainJobConfig = read_json(&run.config())?;
-    let as_json = |config: &TrainJobConfig| serde_json::to_value(config).expect("serializes");
-    if as_json(&saved) != as_json(job) {
-        return Err(JobError::invalid_config(format!(
-            "{} holds a run of another configuration: choose another output folder",
+    match run.holds(&run.config(), job)? {
+        true => Ok(()),
+        false => Err(JobError::invalid_config(format!(
+            "{} holds no run (no config.json)",
             run.root().display()
-        )));
+        ))),
     }
-    Ok(())
 }
 
 /// The index of the baseline `setting` is compared with: the configuration without MHE of the
@@ -270,8 +267,7 @@ fn run_or_reuse(
     wants_sample: bool,
     device: &Device,
 ) -> Result<FinishedRun, JobError> {
-    if run.config().exists() {
-        check_same_job(job, run)?;
+    if run.holds(&run.config(), job)? {
         let finished = run.results().is_file() || run.predictions().is_file();
         if finished {
             match reuse(run, wants_sample) {
