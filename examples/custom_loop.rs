@@ -5,10 +5,10 @@
 //! cargo run --all-features --example custom_loop -- [epochs] [cpu|ndarray|wgpu]
 //! ```
 //!
-//! Adding MHE to a model takes two lines: an `MheRegularizer` field, and
-//! `loss + self.mhe.penalty(self)` in the training step.
-
-use std::path::Path;
+//! Adding MHE to a loop takes two lines: `let mhe = config.init(&model);` once, and
+//! `loss + mhe.penalty(&model)` in the training step. (A regularizer with learnable poles, MHP
+//! or MHC, has parameters: keep it inside a module the optimizer steps, e.g. as a field of the
+//! model, set after its layers with `model.mhe = config.init(&model)`.)
 
 use burn::data::dataloader::batcher::Batcher;
 use burn::data::dataset::Dataset;
@@ -22,7 +22,7 @@ use burn::optim::{AdamConfig, GradientsParams};
 use burn::tensor::activation::relu;
 use burn::tensor::{Device, Distribution, Int, Tensor};
 use burn_mhe::{EnergyConfig, MheRegularizerConfig};
-use mhe_experiments::{IdxDataset, ImageBatcher, ImageItem, MNIST_SUBSET_DIR};
+use mhe_experiments::{IdxDataset, ImageBatcher, ImageItem, mnist_subset};
 
 #[derive(Module, Debug)]
 struct Mlp {
@@ -91,13 +91,7 @@ fn train(
     epochs: usize,
     device: &Device,
 ) -> Outcome {
-    let root = Path::new(MNIST_SUBSET_DIR);
-    let load = |images: &str, labels: &str| {
-        IdxDataset::load(&root.join(images), &root.join(labels), 10)
-            .expect("the shipped subset loads")
-    };
-    let train_set = load("train-images-idx3-ubyte", "train-labels-idx1-ubyte");
-    let test_set = load("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte");
+    let (train_set, test_set) = mnist_subset();
 
     device.seed(42);
     let mut model = Mlp::new(device);

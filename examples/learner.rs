@@ -29,7 +29,7 @@ use burn_mhe::{EnergyConfig, MheRegularizerConfig};
 use burn_mhe_train::{
     Classifier, CrossEntropyClassifier, EnergyMetric, EpochLineRenderer, WithMhe,
 };
-use mhe_experiments::{DataSplits, ImageBatcher, MNIST_SUBSET_DIR, SplitPlan};
+use mhe_experiments::{DataSplits, ImageBatcher, SplitPlan, mnist_subset};
 
 /// A user's model: nothing about MHE in it.
 #[derive(Module, Debug)]
@@ -78,8 +78,8 @@ fn main() {
         imbalance: None,
         seed: 1,
     };
-    let splits = DataSplits::load(std::path::Path::new(MNIST_SUBSET_DIR), &plan)
-        .expect("the shipped subset loads");
+    let (train_files, test_files) = mnist_subset();
+    let splits = DataSplits::split(train_files, test_files, &plan);
     let batcher = ImageBatcher { shape: [28, 28] };
     let train = DataLoaderBuilder::new(batcher)
         .batch_size(64)

