@@ -78,7 +78,10 @@ fn blocks_fit_the_largest_buffer_of_a_gpu_device() {
     let energy = EnergyConfig::new().init();
     let budget = energy.budget(&device);
     match memory.total {
-        Some(total) => assert_eq!(budget.bytes, total as f64 * burn_mhe::DEVICE_MEMORY_SHARE),
+        Some(total) => assert_eq!(
+            budget.bytes,
+            total as f64 * burn_mhe::MemoryBudget::DEVICE_MEMORY_SHARE
+        ),
         None => assert_eq!(budget.bytes, largest.max(256.0 * 1024.0 * 1024.0)),
     }
     let generous = EnergyConfig::new().with_memory_budget_mib(Some(1e6)).init();

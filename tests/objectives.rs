@@ -7,7 +7,10 @@ mod support;
 use std::f64::consts::PI;
 
 use burn::tensor::{DType, Device, Tensor, TensorData};
-use burn_mhe::{EnergyConfig, LayerObjective, MGD_JITTER, MHC_GAMMA, Objective};
+use burn_mhe::{EnergyConfig, LayerObjective, Objective};
+
+const MGD_JITTER: f64 = Objective::MGD_JITTER;
+const MHC_GAMMA: f64 = Objective::MHC_GAMMA;
 use support::*;
 
 const EPS: f64 = 1e-4;

@@ -4,7 +4,7 @@
 mod support;
 
 use burn::tensor::{Device, Int, Tensor};
-use burn_mhe::{FEATURE_EPS, MheError, PrototypeHead, SphereConfig};
+use burn_mhe::{MheError, PrototypeHead, SphereConfig};
 use support::*;
 
 /// `mean_b (1 - cos(z_b, p_{y_b}))^2` in float64.
@@ -17,7 +17,7 @@ fn reference_loss(features: &[f64], dim: usize, prototypes: &[f64], targets: &[u
         .chunks(dim)
         .zip(targets)
         .map(|(z, &y)| {
-            let z = unit(z, FEATURE_EPS);
+            let z = unit(z, PrototypeHead::FEATURE_EPS);
             let p = unit(&prototypes[y * dim..(y + 1) * dim], 0.0);
             let cosine: f64 = z.iter().zip(&p).map(|(a, b)| a * b).sum();
             (1.0 - cosine).powi(2)

@@ -43,7 +43,7 @@ pub use loader::EpochOrderLoader;
 #[doc(hidden)]
 pub use loader::permutation;
 pub use lock::FolderLock;
-pub use metric::{EnergyInput, EnergyMetric, EnergyPart, HIDDEN_ENERGY, OUTPUT_ENERGY};
+pub use metric::{EnergyInput, EnergyMetric};
 pub use renderer::EpochLineRenderer;
 pub use run_folder::RunFolder;
 #[doc(hidden)]

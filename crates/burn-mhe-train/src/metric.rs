@@ -21,7 +21,7 @@ pub struct EnergyInput {
 
 /// Which energy an [`EnergyMetric`] follows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EnergyPart {
+pub(crate) enum EnergyPart {
     /// The sum of the hidden layers' energies.
     Hidden,
     /// The output (classifier) layer's energy.
@@ -51,7 +51,7 @@ impl EnergyMetric {
     }
 
     /// The metric following `part`.
-    pub fn of(part: EnergyPart) -> Self {
+    fn of(part: EnergyPart) -> Self {
         let name = match part {
             EnergyPart::Hidden => HIDDEN_ENERGY,
             EnergyPart::Output => OUTPUT_ENERGY,
@@ -69,9 +69,9 @@ impl EnergyMetric {
 }
 
 /// The name of the hidden-energy metric in burn's logs.
-pub const HIDDEN_ENERGY: &str = "Hidden energy";
+pub(crate) const HIDDEN_ENERGY: &str = "Hidden energy";
 /// The name of the output-energy metric in burn's logs.
-pub const OUTPUT_ENERGY: &str = "Output energy";
+pub(crate) const OUTPUT_ENERGY: &str = "Output energy";
 
 impl Metric for EnergyMetric {
     type Input = EnergyInput;

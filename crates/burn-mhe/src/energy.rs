@@ -50,7 +50,7 @@ pub struct EnergyConfig {
     pub reduction: PairReduction,
     /// Memory for the `N x N` intermediates, in MiB (`None`: a quarter of the device's memory
     /// where it reports it, else its largest buffer, else
-    /// [`DEFAULT_MEMORY_BUDGET_MIB`](crate::DEFAULT_MEMORY_BUDGET_MIB); see [`MemoryBudget`]). Layers whose pairwise matrices do not fit, or whose
+    /// [`MemoryBudget::DEFAULT_MIB`](crate::MemoryBudget::DEFAULT_MIB); see [`MemoryBudget`]). Layers whose pairwise matrices do not fit, or whose
     /// single intermediates exceed half of the device's largest buffer, are processed in blocks
     /// of rows of the upper triangle, with the same result.
     #[config(default = "None")]

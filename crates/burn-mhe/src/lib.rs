@@ -60,18 +60,15 @@ pub use angles::{AngleStats, nearest_angles, pairwise_angles};
 pub use config::{Convention, Distance, PairReduction};
 pub use energy::{EnergyConfig, EnergyPath, HypersphericalEnergy};
 pub use error::{MheError, Result};
-pub use memory::{
-    BudgetSource, DEFAULT_MEMORY_BUDGET_MIB, DEVICE_BUFFER_SHARE, DEVICE_MEMORY_SHARE,
-    DeviceMemory, MemoryBudget,
-};
+pub use memory::{BudgetSource, DeviceMemory, MemoryBudget};
 pub use neurons::{NeuronLayout, Neurons};
-pub use objective::{LayerObjective, MGD_JITTER, MHC_GAMMA, Objective, ObjectiveGradients};
+pub use objective::{LayerObjective, Objective, ObjectiveGradients};
 pub use official::{
     FamilySetup, OFFICIAL_VARIANTS, OfficialVariant, official_family_setup, official_loss_weights,
 };
 pub use opt::{OrthogonalFactor, OrthogonalOverParameterization};
 pub use projection::{ProjectionConfig, ProjectionKind, RandomProjection};
-pub use prototypes::{FEATURE_EPS, PrototypeHead};
+pub use prototypes::PrototypeHead;
 #[doc(hidden)]
 pub use random::split_mix64;
 pub use regularizer::{MheRegularizer, MheRegularizerConfig, PenaltyGroupConfig, PenaltyParts};

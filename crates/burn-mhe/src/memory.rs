@@ -5,15 +5,6 @@
 use burn::tensor::Device;
 use serde::Serialize;
 
-/// The budget on a device that does not report its memory (the CPU backends).
-pub const DEFAULT_MEMORY_BUDGET_MIB: f64 = 256.0;
-
-/// The share of a device's memory that the energy's intermediates may take by default.
-pub const DEVICE_MEMORY_SHARE: f64 = 0.25;
-
-/// The share of a device's largest buffer that one intermediate may take.
-pub const DEVICE_BUFFER_SHARE: f64 = 0.5;
-
 /// What a device reports of its memory, in bytes (`None`: it reports nothing).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct DeviceMemory {
@@ -49,12 +40,12 @@ impl DeviceMemory {
 pub enum BudgetSource {
     /// [`EnergyConfig::memory_budget_mib`](crate::EnergyConfig::memory_budget_mib).
     Configured,
-    /// [`DEVICE_MEMORY_SHARE`] of the device's memory.
+    /// [`DEVICE_MEMORY_SHARE`](MemoryBudget::DEVICE_MEMORY_SHARE) of the device's memory.
     DeviceMemory,
-    /// The device's largest buffer (at least [`DEFAULT_MEMORY_BUDGET_MIB`]): it reports no
+    /// The device's largest buffer (at least [`DEFAULT_MIB`](MemoryBudget::DEFAULT_MIB)): it reports no
     /// memory, and one buffer of that size is memory it surely has.
     DeviceBuffer,
-    /// [`DEFAULT_MEMORY_BUDGET_MIB`]: the device reports neither (the CPU backends).
+    /// [`DEFAULT_MIB`](MemoryBudget::DEFAULT_MIB): the device reports neither (the CPU backends).
     Default,
 }
 
@@ -63,7 +54,7 @@ pub enum BudgetSource {
 pub struct MemoryBudget {
     /// Bytes for the intermediates of one block pair (about ten `[B, rows, rows]` matrices).
     pub bytes: f64,
-    /// Bytes one intermediate may take: [`DEVICE_BUFFER_SHARE`] of the device's largest
+    /// Bytes one intermediate may take: [`DEVICE_BUFFER_SHARE`](Self::DEVICE_BUFFER_SHARE) of the device's largest
     /// buffer (`None`: no limit of its own).
     pub largest_buffer: Option<f64>,
     /// Where `bytes` comes from.
@@ -71,13 +62,22 @@ pub struct MemoryBudget {
 }
 
 impl MemoryBudget {
+    /// The budget on a device that does not report its memory (the CPU backends).
+    pub const DEFAULT_MIB: f64 = 256.0;
+
+    /// The share of a device's memory that the energy's intermediates may take by default.
+    pub const DEVICE_MEMORY_SHARE: f64 = 0.25;
+
+    /// The share of a device's largest buffer that one intermediate may take.
+    pub const DEVICE_BUFFER_SHARE: f64 = 0.5;
+
     /// The budget on a device of `memory`, `configured` MiB if given.
     pub fn new(configured: Option<f64>, memory: DeviceMemory) -> Self {
-        let default = DEFAULT_MEMORY_BUDGET_MIB * MIB;
+        let default = Self::DEFAULT_MIB * MIB;
         let (bytes, source) = match (configured, memory.total, memory.largest_buffer) {
             (Some(mib), _, _) => (mib * MIB, BudgetSource::Configured),
             (None, Some(total), _) => (
-                total as f64 * DEVICE_MEMORY_SHARE,
+                total as f64 * Self::DEVICE_MEMORY_SHARE,
                 BudgetSource::DeviceMemory,
             ),
             (None, None, Some(largest)) => {
@@ -89,7 +89,7 @@ impl MemoryBudget {
             bytes,
             largest_buffer: memory
                 .largest_buffer
-                .map(|largest| largest as f64 * DEVICE_BUFFER_SHARE),
+                .map(|largest| largest as f64 * Self::DEVICE_BUFFER_SHARE),
             source,
         }
     }
@@ -155,7 +155,7 @@ mod tests {
         }
         let cpu = MemoryBudget::new(None, DeviceMemory::default());
         assert_eq!(cpu.source, BudgetSource::Default);
-        assert_eq!(cpu.mib(), DEFAULT_MEMORY_BUDGET_MIB);
+        assert_eq!(cpu.mib(), MemoryBudget::DEFAULT_MIB);
         assert_eq!(cpu.largest_buffer, None);
     }
 

@@ -9,10 +9,6 @@ use crate::sphere::{SphereConfig, SphereSolution};
 use crate::unit::normalize;
 use crate::validate::check_neurons;
 
-/// Added to `||z||^2` when the features are normalized: a zero feature vector has cosine 0
-/// with every prototype and a finite gradient.
-pub const FEATURE_EPS: f64 = 1e-12;
-
 /// A classifier head with fixed unit class prototypes `p_1..p_K` (rows, `[K, d]`).
 ///
 /// Scores are the cosines `cos(z, p_k)` of the features `z`; the loss is Mettes et al.'s
@@ -39,6 +35,10 @@ pub struct PrototypeHead {
 }
 
 impl PrototypeHead {
+    /// Added to `||z||^2` when the features are normalized: a zero feature vector has cosine 0
+    /// with every prototype and a finite gradient.
+    pub const FEATURE_EPS: f64 = 1e-12;
+
     /// A head with the rows of `prototypes` (`[K, d]`, normalized here) as class prototypes.
     ///
     /// # Errors
@@ -93,7 +93,7 @@ impl PrototypeHead {
     /// - `features`: `[B, d]`
     /// - output: `[B, K]`
     pub fn cosines(&self, features: Tensor<2>) -> Tensor<2> {
-        let (units, _) = normalize(features, FEATURE_EPS);
+        let (units, _) = normalize(features, Self::FEATURE_EPS);
         units.matmul(self.prototypes.clone().transpose())
     }
 

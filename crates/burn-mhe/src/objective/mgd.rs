@@ -10,8 +10,8 @@
 
 use burn::tensor::{Tensor, TensorData};
 
-/// The released code's diagonal jitter.
-pub const MGD_JITTER: f64 = 1e-6;
+/// The released code's diagonal jitter ([`Objective::MGD_JITTER`](crate::Objective::MGD_JITTER)).
+pub(crate) const MGD_JITTER: f64 = 1e-6;
 
 /// The MGD loss of unit rows `units` (`[N, d]`) and its gradient.
 pub(crate) fn value_and_grad(units: Tensor<2>) -> (Tensor<1>, Tensor<2>) {

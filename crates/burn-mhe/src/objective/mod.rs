@@ -19,8 +19,6 @@ use crate::energy::HypersphericalEnergy;
 use crate::error::MheError;
 use crate::unit::{normalize, through_normalization, with_gradient};
 
-pub use mgd::MGD_JITTER;
-pub use pole::MHC_GAMMA;
 use pole::PoleKind;
 
 /// A hyperspherical-uniformity objective of a layer's neurons (rows), to minimize.
@@ -53,6 +51,12 @@ pub enum Objective {
 }
 
 impl Objective {
+    /// MGD's diagonal jitter: `K + jitter I` is factored (raised tenfold until it factors).
+    pub const MGD_JITTER: f64 = mgd::MGD_JITTER;
+
+    /// MHC's sharpness `gamma` in `-log mean exp(-gamma d^2) / gamma`.
+    pub const MHC_GAMMA: f64 = pole::MHC_GAMMA;
+
     /// Every objective, MHE first.
     pub const ALL: [Objective; 7] = [
         Objective::Mhe,

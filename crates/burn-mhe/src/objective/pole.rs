@@ -11,8 +11,9 @@ use burn::tensor::Tensor;
 
 use crate::kernel::D2_FLOOR;
 
-/// MHC's sharpness `gamma`, the released code's value.
-pub const MHC_GAMMA: f64 = 10.0;
+/// MHC's sharpness `gamma`, the released code's value
+/// ([`Objective::MHC_GAMMA`](crate::Objective::MHC_GAMMA)).
+pub(crate) const MHC_GAMMA: f64 = 10.0;
 
 /// Which pole objective.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
