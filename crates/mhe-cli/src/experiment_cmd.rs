@@ -11,6 +11,12 @@ use mhe_experiments::experiment::{ExperimentConfig, ExperimentName, run_experime
 use crate::cli_error::CliError;
 use crate::device::DeviceChoice;
 
+/// The sizes `mhe experiment` runs at without options: each option's default is its field here
+/// (the experiment itself is required).
+fn defaults() -> ExperimentConfig {
+    ExperimentConfig::new(ExperimentName::Width, DatasetChoice::MnistSubset)
+}
+
 /// Options of `mhe experiment`.
 #[derive(Debug, Args)]
 pub struct ExperimentArgs {
@@ -18,28 +24,28 @@ pub struct ExperimentArgs {
     #[arg(value_enum)]
     pub name: ExperimentName,
     /// The images.
-    #[arg(long, value_enum, default_value_t = DatasetChoice::MnistSubset)]
+    #[arg(long, value_enum, default_value_t = defaults().dataset)]
     pub dataset: DatasetChoice,
     /// Folder of the dataset's IDX files.
     #[arg(long)]
     pub data_dir: Option<String>,
     /// Runs per configuration (seeds 0, 1, ..., or from --first-seed).
-    #[arg(long, default_value_t = 3)]
+    #[arg(long, default_value_t = defaults().seeds)]
     pub seeds: usize,
     /// The first seed (a replication on seeds not run before).
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = defaults().first_seed)]
     pub first_seed: usize,
     /// Epochs per run.
-    #[arg(long, default_value_t = 3)]
+    #[arg(long, default_value_t = defaults().epochs)]
     pub epochs: usize,
     /// Train on at most this many items.
     #[arg(long)]
     pub train_limit: Option<usize>,
     /// Share of the training files held out for validation (evaluated every epoch).
-    #[arg(long, default_value_t = 0.1)]
+    #[arg(long, default_value_t = defaults().valid_fraction)]
     pub valid_fraction: f64,
     /// Items per batch.
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, default_value_t = defaults().batch_size)]
     pub batch_size: usize,
     /// Divide the learning rate by 10 every this many epochs (default: half the epochs).
     #[arg(long)]
