@@ -111,22 +111,21 @@ pub fn run_experiment(
     let _lock = FolderLock::acquire(out)?;
     let total = settings.len() * config.seeds;
     let headlines = headlines(&settings, config.name);
-    let mut finished: Vec<Vec<FinishedRun>> = Vec::new();
-    for (index, setting) in settings.iter().enumerate() {
-        let mut runs = Vec::new();
-        for (done_here, seed) in seeds(config).enumerate() {
+    // Seed by seed: a sweep stopped part way leaves whole seeds, every configuration paired.
+    let mut finished: Vec<Vec<FinishedRun>> = settings.iter().map(|_| Vec::new()).collect();
+    for (done_here, seed) in seeds(config).enumerate() {
+        for (index, setting) in settings.iter().enumerate() {
             let job = setting.job.clone().with_seed(seed as u64);
             let run = run_folder(out, setting, seed);
             let wants_sample = done_here == 0 && headlines[index];
             let outcome = run_or_reuse(&job, &run, &setting.label, wants_sample, device)?;
-            let done = index * config.seeds + done_here + 1;
+            let done = done_here * settings.len() + index + 1;
             println!(
                 "[{done}/{total}] {} seed {seed}: test accuracy {:.4}, {:.1} s",
                 setting.label, outcome.results.test_accuracy, outcome.results.wall_seconds
             );
-            runs.push(outcome);
+            finished[index].push(outcome);
         }
-        finished.push(runs);
     }
     let summaries = summarize(&settings, &finished);
     let histories: Vec<(String, Vec<TrainResults>)> = settings
