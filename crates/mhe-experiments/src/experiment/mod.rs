@@ -11,6 +11,7 @@
 mod drawing;
 mod figures;
 mod page;
+mod page_tests;
 mod paired;
 mod plan;
 mod summary;

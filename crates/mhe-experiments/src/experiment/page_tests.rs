@@ -1,0 +1,271 @@
+//! The statistics of a whole results page: pooled comparisons over several sweeps, and one table
+//! of every test the page reports with p-values adjusted for their number.
+//!
+//! Two more kinds of generated section (see [`render_page`](super::render_page)):
+//!
+//! ```text
+//! <!-- pooled: half-mhe depth 1 | results/a, results/b -->
+//! ... the comparison of `half-mhe depth 1` with its baseline over the seeds of both sweeps ...
+//! <!-- end pooled -->
+//! <!-- tests: page -->
+//! ... every comparison of every summary and pooled section on the page, with Holm's and
+//!     Benjamini-Hochberg's adjusted p-values ...
+//! <!-- end tests -->
+//! ```
+
+use std::fmt::Write;
+use std::path::Path;
+
+use burn_mhe_train::read_json;
+
+use super::paired::{TTest, wilcoxon_signed_rank};
+use crate::error::JobError;
+
+/// One paired comparison on the page: a configuration against its baseline over some seeds.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct PageTest {
+    /// Where it comes from: a sweep's folder, or `pooled` with the folders.
+    pub source: String,
+    /// The configuration compared with its baseline.
+    pub label: String,
+    /// Test accuracy minus the baseline's, per seed.
+    pub differences: Vec<f64>,
+}
+
+impl PageTest {
+    /// The t-test of the mean difference (`None` below two seeds or without spread).
+    fn t_test(&self) -> Option<TTest> {
+        TTest::of(&self.differences)
+    }
+}
+
+/// Holm's step-down adjustment of `p_values` (the family-wise error rate), in their order.
+pub(crate) fn holm(p_values: &[f64]) -> Vec<f64> {
+    let m = p_values.len();
+    let mut order: Vec<usize> = (0..m).collect();
+    order.sort_by(|&a, &b| p_values[a].total_cmp(&p_values[b]));
+    let mut adjusted = vec![0.0; m];
+    let mut running: f64 = 0.0;
+    for (rank, &index) in order.iter().enumerate() {
+        running = running.max(((m - rank) as f64 * p_values[index]).min(1.0));
+        adjusted[index] = running;
+    }
+    adjusted
+}
+
+/// Benjamini-Hochberg's step-up adjustment of `p_values` (the false discovery rate), in their
+/// order.
+pub(crate) fn benjamini_hochberg(p_values: &[f64]) -> Vec<f64> {
+    let m = p_values.len();
+    let mut order: Vec<usize> = (0..m).collect();
+    order.sort_by(|&a, &b| p_values[a].total_cmp(&p_values[b]));
+    let mut adjusted = vec![0.0; m];
+    let mut running: f64 = 1.0;
+    for (rank, &index) in order.iter().enumerate().rev() {
+        running = running.min((m as f64 / (rank + 1) as f64 * p_values[index]).min(1.0));
+        adjusted[index] = running;
+    }
+    adjusted
+}
+
+/// The comparisons of the sweep summarized in `root/folder/summary.json`. Read as JSON rather
+/// than as an [`ExperimentSummary`](super::ExperimentSummary): summaries of earlier versions
+/// lack fields added since, and only the labels and differences are needed.
+pub(crate) fn sweep_tests(root: &Path, folder: &str) -> Result<Vec<PageTest>, JobError> {
+    let path = root.join(folder).join("summary.json");
+    let summary: serde_json::Value = read_json(&path)?;
+    let settings = summary["settings"].as_array().cloned().unwrap_or_default();
+    let mut tests = Vec::new();
+    for setting in settings {
+        let Some(comparison) = setting.get("vs_baseline").filter(|c| !c.is_null()) else {
+            continue;
+        };
+        let differences = serde_json::from_value(comparison["differences"].clone());
+        let (Some(label), Ok(differences)) = (setting["label"].as_str(), differences) else {
+            return Err(JobError::corrupt(
+                path,
+                "a comparison without its label or differences".into(),
+            ));
+        };
+        tests.push(PageTest {
+            source: folder.to_string(),
+            label: label.to_string(),
+            differences,
+        });
+    }
+    Ok(tests)
+}
+
+/// A pooled section's specification, `LABEL | FOLDER, FOLDER, ...`: the configuration and the
+/// sweeps whose seeds are pooled.
+fn parse_pooled(spec: &str) -> Result<(&str, Vec<&str>), JobError> {
+    let (label, folders) = spec.split_once('|').ok_or_else(|| {
+        JobError::invalid_config(format!(
+            "results page: a pooled section is `LABEL | FOLDER, ...`, got `{spec}`"
+        ))
+    })?;
+    let folders: Vec<&str> = folders.split(',').map(str::trim).collect();
+    Ok((label.trim(), folders))
+}
+
+/// The comparison of one configuration with its baseline over the seeds of several sweeps.
+pub(crate) fn pooled_test(root: &Path, spec: &str) -> Result<PageTest, JobError> {
+    let (label, folders) = parse_pooled(spec)?;
+    let mut differences = Vec::new();
+    for folder in &folders {
+        let test = sweep_tests(root, folder)?
+            .into_iter()
+            .find(|test| test.label == label)
+            .ok_or_else(|| {
+                JobError::invalid_config(format!(
+                    "results page: {folder} has no comparison of `{label}`"
+                ))
+            })?;
+        differences.extend(test.differences);
+    }
+    Ok(PageTest {
+        source: format!("pooled: {}", folders.join(", ")),
+        label: label.to_string(),
+        differences,
+    })
+}
+
+/// Percentage points with a sign.
+fn points(fraction: f64) -> String {
+    format!("{:+.2}", 100.0 * fraction)
+}
+
+/// A p-value as the page prints it.
+fn p(value: f64) -> String {
+    match value < 0.001 {
+        true => "< 0.001".into(),
+        false => format!("{value:.3}"),
+    }
+}
+
+/// The body of a pooled section.
+pub(crate) fn pooled_section(root: &Path, spec: &str) -> Result<String, JobError> {
+    let test = pooled_test(root, spec)?;
+    let n = test.differences.len();
+    let mean = test.differences.iter().sum::<f64>() / n as f64;
+    let better = test.differences.iter().filter(|d| **d > 0.0).count();
+    let mut text = format!(
+        "Pooled after the fact, `{}` against its baseline over the {n} seeds of {}: mean \
+         difference {} points",
+        test.label,
+        test.source.trim_start_matches("pooled: "),
+        points(mean)
+    );
+    if let Some(t) = test.t_test() {
+        let _ = write!(
+            text,
+            ", 95% CI [{}, {}], t-test p {}",
+            points(t.ci95[0]),
+            points(t.ci95[1]),
+            p(t.p_value)
+        );
+    }
+    if let Some(w) = wilcoxon_signed_rank(&test.differences) {
+        let _ = write!(text, ", Wilcoxon p {}", p(w));
+    }
+    let _ = writeln!(text, "; better on {better} of {n}.");
+    Ok(text)
+}
+
+/// The body of the tests section of `page`: every comparison of its summary and pooled
+/// sections, with raw and adjusted p-values.
+pub(crate) fn tests_section(page: &str, root: &Path) -> Result<String, JobError> {
+    let mut tests = Vec::new();
+    for (kind, spec) in markers(page) {
+        match kind {
+            "summary" => tests.extend(sweep_tests(root, spec)?),
+            "pooled" => tests.push(pooled_test(root, spec)?),
+            _ => {}
+        }
+    }
+    let tested: Vec<(PageTest, TTest)> = tests
+        .into_iter()
+        .filter_map(|test| {
+            let t = test.t_test()?;
+            Some((test, t))
+        })
+        .collect();
+    let raw: Vec<f64> = tested.iter().map(|(_, t)| t.p_value).collect();
+    let (holm, bh) = (holm(&raw), benjamini_hochberg(&raw));
+    let mut text = format!(
+        "{} paired t-tests (test accuracy against the baseline, two-sided); Holm's adjustment \
+         controls the chance of any false positive among all of them, Benjamini-Hochberg's the \
+         expected share of false positives among those called significant.\n\n\
+         | source | configuration | seeds | difference (points) | 95% CI | p | Holm p | BH q |\n\
+         |---|---|---|---|---|---|---|---|\n",
+        tested.len()
+    );
+    for (((test, t), holm), bh) in tested.iter().zip(&holm).zip(&bh) {
+        let mean = test.differences.iter().sum::<f64>() / test.differences.len() as f64;
+        let _ = writeln!(
+            text,
+            "| {} | {} | {} | {} | [{}, {}] | {} | {} | {} |",
+            test.source,
+            test.label,
+            test.differences.len(),
+            points(mean),
+            points(t.ci95[0]),
+            points(t.ci95[1]),
+            p(t.p_value),
+            p(*holm),
+            p(*bh)
+        );
+    }
+    Ok(text)
+}
+
+/// Every section marker of `page` in order: its kind and what it names.
+fn markers(page: &str) -> Vec<(&str, &str)> {
+    let mut found = Vec::new();
+    let mut rest = page;
+    while let Some(start) = rest.find("<!-- ") {
+        let after = &rest[start + 5..];
+        let Some(end) = after.find("-->") else { break };
+        if let Some((kind, spec)) = after[..end].split_once(": ") {
+            found.push((kind.trim(), spec.trim()));
+        }
+        rest = &after[end..];
+    }
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn close(a: &[f64], b: &[f64]) {
+        assert_eq!(a.len(), b.len());
+        for (x, y) in a.iter().zip(b) {
+            assert!((x - y).abs() < 1e-12, "{a:?} vs {b:?}");
+        }
+    }
+
+    #[test]
+    fn holm_and_benjamini_hochberg_match_rs_p_adjust() {
+        // R: p.adjust(c(0.01, 0.04, 0.03, 0.005, 0.2), "holm") and "BH".
+        let p = [0.01, 0.04, 0.03, 0.005, 0.2];
+        close(&holm(&p), &[0.04, 0.09, 0.09, 0.025, 0.2]);
+        close(&benjamini_hochberg(&p), &[0.025, 0.05, 0.05, 0.025, 0.2]);
+        close(&holm(&[0.5]), &[0.5]);
+        close(&benjamini_hochberg(&[0.9, 0.9]), &[0.9, 0.9]);
+    }
+
+    #[test]
+    fn markers_are_read_in_page_order() {
+        let page = "a <!-- summary: results/x -->\n<!-- end summary -->\n\
+                    <!-- pooled: half | results/x, results/y -->\n<!-- end pooled -->";
+        assert_eq!(
+            markers(page),
+            [
+                ("summary", "results/x"),
+                ("pooled", "half | results/x, results/y")
+            ]
+        );
+        assert!(parse_pooled("no bar").is_err());
+    }
+}
