@@ -27,12 +27,31 @@ layer alone, forward and backward, summed by kind as `mhe bench --training-step`
 
 `--mhe-device libtorch` runs the `mhe` side on burn's LibTorch backend (an `mhe` built with
 `RUSTFLAGS="--cfg burn_mhe_libtorch"`, see docs/benchmarks.md).
+
+`--torch-device cuda` runs PyTorch's side on the GPU: float32 with TF32 off (the precision of
+burn's wgpu path), timed with CUDA events; pair it with `--mhe-device wgpu`. The training step
+then also reports the step with PyTorch's naive MHE penalty on every layer (hidden layers x1,
+the classifier x10) and the penalty alone, as `mhe bench --training-step` does.
+
+`--epoch` times one epoch of the Fashion-MNIST job (`mhe train --model cnn --depth 2` with
+MHE: 54,000 training and 6,000 validation images, batch 64, SGD) on images of that shape
+drawn at random, so no data set is needed; with `--mhe`, `mhe train` runs the same epoch on the
+same images (written as IDX files) and both times are printed (each includes the validation
+pass):
+
+    python3 scripts/pytorch_mhe.py --epoch --torch-device cuda --mhe .gpu/mhe --mhe-device wgpu
+
+Each comparison ends with one JSON line holding `"compare"`, the work, both times and their
+ratio, which `scripts/gpu-check.sh` gathers into one table.
 """
 
 import argparse
+import ctypes
 import json
+import os
 import resource
 import subprocess
+import tempfile
 import time
 
 import torch
@@ -40,6 +59,16 @@ from torch import nn
 
 EPS = 1e-4
 D2_FLOOR = 1e-6
+DEVICE = torch.device("cpu")
+
+
+def use_device(name):
+    """Runs PyTorch's side on `name`; on a GPU in float32 without TF32."""
+    global DEVICE
+    DEVICE = torch.device(name)
+    if DEVICE.type == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
 
 
 def normalize(w):
@@ -48,11 +77,7 @@ def normalize(w):
 
 def naive_energy_grad(w):
     w = w.detach().requires_grad_(True)
-    u = normalize(w)
-    n = u.shape[0]
-    d2 = (2.0 - 2.0 * (u @ u.t())).clamp_min(D2_FLOOR)
-    upper = torch.triu(torch.ones(n, n, dtype=torch.bool), diagonal=1)
-    energy = d2.reciprocal()[upper].sum() / (n * (n - 1) / 2)
+    energy = naive_energy(w)
     energy.backward()
     return energy.detach(), w.grad
 
@@ -63,7 +88,7 @@ def tiled_energy_grad(w, block):
     norms = torch.sqrt((w * w).sum(dim=1, keepdim=True) + EPS)
     u = w / norms
     grad_u = torch.zeros_like(u)
-    total = torch.zeros((), dtype=torch.float64)
+    total = torch.zeros((), dtype=torch.float64, device=w.device)
     for i in range(0, n, block):
         ui = u[i:i + block]
         for j in range(i, n, block):
@@ -89,29 +114,69 @@ def tiled_energy_grad(w, block):
     return total / pairs, (grad_u - u * radial) / norms
 
 
+def elapsed_ms(run):
+    """Milliseconds of one call of `run`, to the end of its work on the device (CUDA events on a
+    GPU)."""
+    if DEVICE.type == "cuda":
+        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        start.record()
+        run()
+        end.record()
+        end.synchronize()
+        return start.elapsed_time(end)
+    start = time.perf_counter()
+    run()
+    return (time.perf_counter() - start) * 1e3
+
+
 def median_ms(run, repeats):
     run()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        run()
-        times.append((time.perf_counter() - start) * 1e3)
-    times.sort()
+    times = sorted(elapsed_ms(run) for _ in range(repeats))
     return times[len(times) // 2]
 
 
-def cnn():
-    """The CNN of `mhe train --model cnn --depth 3` at width 1."""
+def compared(work, ours_ms, theirs_ms, device):
+    """The line `scripts/gpu-check.sh` gathers: both times of one piece of work."""
+    print(json.dumps({"compare": work, "ours_ms": ours_ms, "pytorch_ms": theirs_ms,
+                      "ours_over_pytorch": ours_ms / theirs_ms, "mhe_device": device,
+                      "torch_device": str(DEVICE)}), flush=True)
+
+
+def run_mhe(mhe, *arguments):
+    """The last line of `mhe ARGUMENTS`, parsed as JSON."""
+    out = subprocess.run([mhe, *arguments], check=True, capture_output=True, text=True).stdout
+    return json.loads(out.splitlines()[-1])
+
+
+def cnn(depth=3):
+    """The CNN of `mhe train --model cnn --depth DEPTH` at width 1."""
     layers, channels = [], 1
     for stage, width in enumerate([16, 32, 64]):
         if stage:
             layers.append(nn.MaxPool2d(2, 2))
-        for _ in range(3):
+        for _ in range(depth):
             layers += [nn.Conv2d(channels, width, 3, padding=1, bias=False),
                        nn.BatchNorm2d(width), nn.ReLU()]
             channels = width
     layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(channels, 10)]
-    return nn.Sequential(*layers)
+    return nn.Sequential(*layers).to(DEVICE)
+
+
+def mhe_penalty(model):
+    """PyTorch's naive MHE penalty of the released setup: every conv layer (its output channels
+    as neurons) weighted 1, the classifier weighted 10, Euclidean s = 2."""
+    weights = [m.weight for m in model if isinstance(m, (nn.Conv2d, nn.Linear))]
+    energies = [naive_energy(w.flatten(1)) for w in weights]
+    return sum(energies[:-1]) + 10.0 * energies[-1]
+
+
+def naive_energy(w):
+    """The energy of the rows of `w` with autograd's graph (as the PyTorch ports compute it)."""
+    u = normalize(w)
+    n = u.shape[0]
+    d2 = (2.0 - 2.0 * (u @ u.t())).clamp_min(D2_FLOOR)
+    upper = torch.triu(torch.ones(n, n, dtype=torch.bool, device=w.device), diagonal=1)
+    return d2.reciprocal()[upper].sum() / (n * (n - 1) / 2)
 
 
 KINDS = {nn.Conv2d: "conv", nn.BatchNorm2d: "batch norm", nn.ReLU: "relu",
@@ -147,16 +212,25 @@ def time_layer(layer, x, repeats):
 def training_step(repeats):
     torch.manual_seed(0)
     model = cnn().train()
-    images = torch.rand(64, 1, 28, 28)
-    targets = torch.arange(64) % 10
+    images = torch.rand(64, 1, 28, 28, device=DEVICE)
+    targets = torch.arange(64, device=DEVICE) % 10
     loss_fn = nn.CrossEntropyLoss()
     optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9, weight_decay=5e-4)
 
-    def step():
+    def step(penalized=False):
         model.zero_grad(set_to_none=True)
-        loss_fn(model(images), targets).backward()
+        loss = loss_fn(model(images), targets)
+        if penalized:
+            loss = loss + mhe_penalty(model)
+        loss.backward()
+
+    def penalty():
+        model.zero_grad(set_to_none=True)
+        mhe_penalty(model).backward()
 
     step_ms = median_ms(step, repeats)
+    step_mhe_ms = median_ms(lambda: step(True), repeats)
+    penalty_ms = median_ms(penalty, repeats)
     step()
     update_ms = median_ms(optimizer.step, repeats)
 
@@ -179,7 +253,8 @@ def training_step(repeats):
     add("cross-entropy", logits, time_layer(CrossEntropy(targets), logits, repeats))
     add("optimizer", images, (update_ms, 0.0))
     return {"threads": torch.get_num_threads(), "torch": torch.__version__,
-            "step_ms": step_ms, "layers": layers}
+            "device": str(DEVICE), "step_ms": step_ms, "step_mhe_ms": step_mhe_ms,
+            "penalty_ms": penalty_ms, "layers": layers}
 
 
 def by_kind(layers):
@@ -193,10 +268,8 @@ def by_kind(layers):
 
 
 def compare_steps(theirs, mhe, device, repeats):
-    command = [mhe, "bench", "--training-step", "--json", "--repeats", str(repeats),
-               "--device", device]
-    ours = json.loads(subprocess.run(command, check=True, capture_output=True,
-                                     text=True).stdout.splitlines()[-1])
+    ours = run_mhe(mhe, "bench", "--training-step", "--json", "--repeats", str(repeats),
+                   "--device", device)
     print(f"CPU: {ours['cpu']}; PyTorch {theirs['torch']}, {theirs['threads']} threads")
     step = ours["step"]["step_ms"]
     print(f"step (forward, cross-entropy, backward): burn-mhe ({device}) {step:.1f} ms, PyTorch "
@@ -218,6 +291,76 @@ def compare_steps(theirs, mhe, device, repeats):
         _, channels, side, _ = their["input"]
         line("conv", f"{channels}x{side}x{side}", (our["forward_ms"], our["backward_ms"]),
              (their["forward_ms"], their["backward_ms"]))
+    compared("CNN step without MHE, batch 64", step, theirs["step_ms"], device)
+    compared("CNN step with MHE, batch 64", ours["step"]["step_mhe_ms"], theirs["step_mhe_ms"],
+             device)
+    compared("MHE penalty of the CNN's 10 layers", ours["step"]["penalty_ms"],
+             theirs["penalty_ms"], device)
+
+
+TRAIN, VALID, TEST = 54000, 6000, 10000
+
+
+def write_idx(folder, name, array, magic):
+    """`array` (uint8) as the IDX file `folder/name`."""
+    with open(os.path.join(folder, name), "wb") as f:
+        f.write(magic.to_bytes(4, "big"))
+        for size in array.shape:
+            f.write(size.to_bytes(4, "big"))
+        array = array.contiguous()
+        f.write(ctypes.string_at(array.data_ptr(), array.numel()))
+
+
+def random_fashion_mnist(folder):
+    """Images and labels of Fashion-MNIST's shapes, drawn at random (seed 0), as IDX files."""
+    generator = torch.Generator().manual_seed(0)
+    for split, count in [("train", TRAIN + VALID), ("t10k", TEST)]:
+        images = torch.randint(0, 256, (count, 28, 28), dtype=torch.uint8, generator=generator)
+        labels = torch.randint(0, 10, (count,), dtype=torch.uint8, generator=generator)
+        write_idx(folder, f"{split}-images-idx3-ubyte", images, 0x00000803)
+        write_idx(folder, f"{split}-labels-idx1-ubyte", labels, 0x00000801)
+
+
+def epoch_ms():
+    """One epoch of the depth-2 CNN with MHE on random images: 54,000 training images in
+    batches of 64 (SGD, momentum 0.9, weight decay 5e-4) and the 6,000 validation images."""
+    torch.manual_seed(0)
+    model = cnn(depth=2)
+    images = torch.rand(TRAIN + VALID, 1, 28, 28, device=DEVICE)
+    labels = torch.randint(0, 10, (TRAIN + VALID,), device=DEVICE)
+    loss_fn = nn.CrossEntropyLoss()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9, weight_decay=5e-4)
+
+    def epoch():
+        model.train()
+        for start in torch.randperm(TRAIN).split(64):
+            optimizer.zero_grad(set_to_none=True)
+            loss = loss_fn(model(images[start]), labels[start]) + mhe_penalty(model)
+            loss.backward()
+            optimizer.step()
+        model.eval()
+        with torch.no_grad():
+            for start in range(TRAIN, TRAIN + VALID, 64):
+                loss_fn(model(images[start:start + 64]), labels[start:start + 64]).item()
+
+    return elapsed_ms(epoch)
+
+
+def compare_epochs(mhe, device):
+    """One epoch of `mhe train` on the same shapes, and PyTorch's."""
+    theirs = epoch_ms()
+    print(json.dumps({"epoch_ms": theirs, "device": str(DEVICE)}), flush=True)
+    if not mhe:
+        return
+    with tempfile.TemporaryDirectory() as folder:
+        random_fashion_mnist(folder)
+        run = os.path.join(folder, "run")
+        subprocess.run([mhe, "train", "--dataset", "idx", "--data-dir", folder, "--model", "cnn",
+                        "--depth", "2", "--epochs", "1", "--device", device, "--out", run],
+                       check=True, capture_output=True)
+        with open(os.path.join(run, "results.json")) as f:
+            ours = json.load(f)["history"][0]["seconds"] * 1e3
+    compared("one epoch, depth-2 CNN + MHE, Fashion-MNIST shapes", ours, theirs, device)
 
 
 def main():
@@ -230,8 +373,16 @@ def main():
                         help="rows per block of the tiled variant (used when N > 8192)")
     parser.add_argument("--mhe", help="an `mhe` binary to time on the same size afterwards")
     parser.add_argument("--mhe-device", default="cpu",
-                        help="the `--device` of the `mhe` run (cpu, libtorch, ...)")
+                        help="the `--device` of the `mhe` run (cpu, libtorch, wgpu, ...)")
+    parser.add_argument("--torch-device", default="cpu",
+                        help="where PyTorch runs: cpu, or cuda (float32, TF32 off)")
+    parser.add_argument("--epoch", action="store_true",
+                        help="time one epoch of the Fashion-MNIST job instead of an energy")
     args = parser.parse_args()
+    use_device(args.torch_device)
+    if args.epoch:
+        compare_epochs(args.mhe, args.mhe_device)
+        return
     if args.training_step:
         theirs = training_step(args.repeats)
         print(json.dumps(theirs), flush=True)
@@ -242,8 +393,8 @@ def main():
         parser.error("give a size NxD or --training-step")
     n, d = (int(x) for x in args.size.split("x"))
     torch.manual_seed(0)
-    w = torch.randn(n, d)
-    other = torch.randn(d, n)
+    w = torch.randn(n, d, device=DEVICE)
+    other = torch.randn(d, n, device=DEVICE)
     tiled = n > 8192
     block = min(args.block, n)
 
@@ -254,11 +405,15 @@ def main():
     # The energy first: the peak resident set only grows, and the blocks of the matmul
     # baseline are larger than the energy's.
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    if DEVICE.type == "cuda":
+        torch.cuda.reset_peak_memory_stats()
     if tiled:
         energy_ms = median_ms(lambda: tiled_energy_grad(w, block), args.repeats)
     else:
         energy_ms = median_ms(lambda: naive_energy_grad(w), args.repeats)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 - before
+    if DEVICE.type == "cuda":
+        peak = torch.cuda.max_memory_allocated() / 2**20
     matmul_ms = median_ms(matmul, args.repeats)
     theirs = {
         "n": n, "d": d, "variant": "pytorch-tiled" if tiled else "pytorch-naive",
@@ -268,10 +423,11 @@ def main():
     }
     print(json.dumps(theirs), flush=True)
     if args.mhe:
-        command = [args.mhe, "bench", "--json", "--sizes", args.size,
-                   "--repeats", str(args.repeats), "--device", args.mhe_device]
-        ours = json.loads(subprocess.run(command, check=True, capture_output=True,
-                                         text=True).stdout.splitlines()[-1])
+        ours = run_mhe(args.mhe, "bench", "--json", "--sizes", args.size,
+                       "--repeats", str(args.repeats), "--device", args.mhe_device)
+        compared(f"energy+grad {args.size}", ours["energy_grad_ms"], energy_ms,
+                 args.mhe_device)
+        compared(f"matmul {n}x{d}x{n}", ours["matmul_ms"], matmul_ms, args.mhe_device)
         print(json.dumps({
             "n": n, "d": d, "ours_ms": ours["energy_grad_ms"],
             "pytorch_ms": energy_ms, "ours_over_pytorch": ours["energy_grad_ms"] / energy_ms,

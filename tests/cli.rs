@@ -722,3 +722,31 @@ fn a_closed_output_pipe_ends_mhe_without_a_panic() {
         output.status
     );
 }
+
+/// `mhe cross-check` on wgpu (lavapipe in CI) against float64: every objective passes, and
+/// MGD, which loses digits in float32 on any device (its kernel matrix is ill-conditioned),
+/// is allowed ten times the CPU's own float32 error rather than the flat tolerance.
+#[cfg(feature = "wgpu")]
+#[test]
+fn the_cross_check_measures_both_devices_against_float64() {
+    let output = mhe(&["cross-check", "--device", "wgpu"]);
+    let table = stdout(&output);
+    let rows: Vec<Vec<&str>> = table
+        .lines()
+        .skip(1)
+        .filter(|line| !line.starts_with("largest"))
+        .map(|line| line.split_whitespace().collect())
+        .collect();
+    assert_eq!(rows.len(), 18, "{table}");
+    let column = |name: &str, index: usize| -> f64 {
+        let row = rows.iter().find(|row| row[0] == name).unwrap();
+        row[row.len() - 4 + index].parse().unwrap()
+    };
+    // MGD: float32 on the CPU itself is off float64 by more than the flat tolerance.
+    let (mgd_cpu, mgd_allowed) = (column("mgd", 1), column("mgd", 3));
+    assert!(mgd_cpu > 1e-5, "{table}");
+    assert!(mgd_allowed > 5.0 * mgd_cpu && mgd_allowed > 1e-5, "{table}");
+    assert_eq!(column("2", 3), 1e-5, "{table}");
+    // A well-conditioned energy: both float32 results within a few ulps of float64.
+    assert!(column("2", 1) < 5e-6 && column("2", 2) < 5e-6, "{table}");
+}

@@ -50,9 +50,10 @@ pub struct EnergyConfig {
     pub reduction: PairReduction,
     /// Memory for the `N x N` intermediates, in MiB (`None`: a quarter of the device's memory
     /// where it reports it, else its largest buffer, else
-    /// [`MemoryBudget::DEFAULT_MIB`](crate::MemoryBudget::DEFAULT_MIB); see [`MemoryBudget`]). Layers whose pairwise matrices do not fit, or whose
-    /// single intermediates exceed half of the device's largest buffer, are processed in blocks
-    /// of rows of the upper triangle, with the same result.
+    /// [`MemoryBudget::DEFAULT_MIB`](crate::MemoryBudget::DEFAULT_MIB); see
+    /// [`MemoryBudget`]). Layers whose pairwise matrices do not fit, or whose single
+    /// intermediates exceed half of the device's largest buffer, are processed in blocks of rows
+    /// of the upper triangle, with the same result.
     #[config(default = "None")]
     pub memory_budget_mib: Option<f64>,
     /// Compressive MHE: the mean energy of random projections of the neurons, new at every

@@ -42,8 +42,8 @@ pub enum BudgetSource {
     Configured,
     /// [`DEVICE_MEMORY_SHARE`](MemoryBudget::DEVICE_MEMORY_SHARE) of the device's memory.
     DeviceMemory,
-    /// The device's largest buffer (at least [`DEFAULT_MIB`](MemoryBudget::DEFAULT_MIB)): it reports no
-    /// memory, and one buffer of that size is memory it surely has.
+    /// The device's largest buffer (at least [`DEFAULT_MIB`](MemoryBudget::DEFAULT_MIB)): it
+    /// reports no memory, and one buffer of that size is memory it surely has.
     DeviceBuffer,
     /// [`DEFAULT_MIB`](MemoryBudget::DEFAULT_MIB): the device reports neither (the CPU backends).
     Default,
@@ -54,8 +54,8 @@ pub enum BudgetSource {
 pub struct MemoryBudget {
     /// Bytes for the intermediates of one block pair (about ten `[B, rows, rows]` matrices).
     pub bytes: f64,
-    /// Bytes one intermediate may take: [`DEVICE_BUFFER_SHARE`](Self::DEVICE_BUFFER_SHARE) of the device's largest
-    /// buffer (`None`: no limit of its own).
+    /// Bytes one intermediate may take: [`DEVICE_BUFFER_SHARE`](Self::DEVICE_BUFFER_SHARE) of
+    /// the device's largest buffer (`None`: no limit of its own).
     pub largest_buffer: Option<f64>,
     /// Where `bytes` comes from.
     pub source: BudgetSource,
