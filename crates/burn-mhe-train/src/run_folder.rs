@@ -155,3 +155,43 @@ pub fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, Train
         message: e.to_string(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fit::FitConfig;
+
+    #[test]
+    fn holds_compares_configurations_not_text() {
+        let run = RunFolder::new(
+            std::env::temp_dir().join(format!("burn-mhe-holds-{}", std::process::id())),
+        );
+        std::fs::create_dir_all(run.root()).unwrap();
+        let file = run.fit_config();
+        let config = FitConfig::new().with_grad_clip(Some(1.0));
+        assert!(!run.holds(&file, &config).unwrap(), "absent");
+
+        let mut json = serde_json::to_value(&config).unwrap();
+        std::fs::write(&file, serde_json::to_string(&json).unwrap()).unwrap();
+        assert!(run.holds(&file, &config).unwrap());
+        let other = run.holds(&file, &config.clone().with_epochs(7));
+        assert!(
+            matches!(other, Err(TrainError::InvalidConfig(_))),
+            "{other:?}"
+        );
+
+        // Written before an optional field existed: it reads as its default.
+        json.as_object_mut().unwrap().remove("grad_clip");
+        std::fs::write(&file, serde_json::to_string_pretty(&json).unwrap()).unwrap();
+        assert!(run.holds(&file, &FitConfig::new()).unwrap());
+        assert!(run.holds(&file, &config).is_err());
+
+        std::fs::write(&file, "{\"epochs\": ").unwrap();
+        let junk = run.holds(&file, &config);
+        assert!(
+            matches!(junk, Err(TrainError::CorruptRunFile { .. })),
+            "{junk:?}"
+        );
+        std::fs::remove_dir_all(run.root()).unwrap();
+    }
+}
