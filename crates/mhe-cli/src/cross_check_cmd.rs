@@ -35,28 +35,14 @@ pub struct CrossCheckArgs {
 /// How much less accurate than the CPU's float32 result a device's may be.
 pub const ACCURACY_FACTOR: f64 = 10.0;
 
-/// The precision the check's weights are given in.
-#[derive(Debug, Clone, Copy)]
-enum Precision {
-    F32,
-    F64,
-}
-
-impl Precision {
-    /// `values` as a tensor of this precision on `device`.
-    fn tensor<const D: usize>(
-        self,
-        values: &[f64],
-        shape: [usize; D],
-        device: &Device,
-    ) -> Tensor<D> {
-        let data = TensorData::new(values.to_vec(), shape);
-        let dtype = match self {
-            Self::F32 => DType::F32,
-            Self::F64 => DType::F64,
-        };
-        Tensor::from_data(data, (device, dtype))
-    }
+/// `values` as a tensor of `dtype` (float32 or float64) on `device`.
+fn tensor<const D: usize>(
+    values: &[f64],
+    shape: [usize; D],
+    dtype: DType,
+    device: &Device,
+) -> Tensor<D> {
+    Tensor::from_data(TensorData::new(values.to_vec(), shape), (device, dtype))
 }
 
 /// The energy and gradient of a result relative to `reference`'s: the larger of the energy's
@@ -83,16 +69,16 @@ fn allowed_error(tolerance: f64, cpu_error: f64) -> f64 {
 }
 
 /// The loss and gradient (neurons, then the pole of MHP and MHC) of `values` (`n x d`) in
-/// `precision` on `device`.
+/// `dtype` on `device`.
 fn loss_and_gradient(
     objective: &LayerObjective,
     (values, pole): (&[f64], &[f64]),
     d: usize,
-    precision: Precision,
+    dtype: DType,
     device: &Device,
 ) -> (f64, Vec<f64>) {
-    let neurons = precision.tensor(values, [values.len() / d, d], device);
-    let pole = precision.tensor(pole, [d], device);
+    let neurons = tensor(values, [values.len() / d, d], dtype, device);
+    let pole = tensor(pole, [d], dtype, device);
     let pole = objective.objective().has_pole().then_some(pole);
     let grads = objective
         .value_and_grad(neurons, pole)
@@ -145,9 +131,9 @@ pub fn run(args: &CrossCheckArgs) -> Result<String, CliError> {
     for (variant, objective) in every_objective() {
         let run =
             |precision, device| loss_and_gradient(&objective, weights, args.d, precision, device);
-        let reference = run(Precision::F64, &cpu);
-        let cpu_error = relative_error(&run(Precision::F32, &cpu), &reference);
-        let device_error = relative_error(&run(Precision::F32, &device), &reference);
+        let reference = run(DType::F64, &cpu);
+        let cpu_error = relative_error(&run(DType::F32, &cpu), &reference);
+        let device_error = relative_error(&run(DType::F32, &device), &reference);
         let allowed = allowed_error(args.tolerance, cpu_error);
         worst = worst.max(device_error / allowed);
         lines.push(format!(

@@ -17,26 +17,17 @@ pub const FASHION_MNIST_DIR: &str = "/usr/share/datasets/fashion-mnist";
 #[cfg(test)]
 pub(crate) const MNIST_SUBSET_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/data/mnist-subset");
 
-/// The MNIST subset's files, built into every binary: `mhe train` runs its main job offline and
-/// anywhere, also installed outside a checkout.
-const MNIST_SUBSET: [(&str, &[u8]); 4] = [
-    (
-        "train-images-idx3-ubyte",
-        include_bytes!("../data/mnist-subset/train-images-idx3-ubyte"),
-    ),
-    (
-        "train-labels-idx1-ubyte",
-        include_bytes!("../data/mnist-subset/train-labels-idx1-ubyte"),
-    ),
-    (
-        "t10k-images-idx3-ubyte",
-        include_bytes!("../data/mnist-subset/t10k-images-idx3-ubyte"),
-    ),
-    (
-        "t10k-labels-idx1-ubyte",
-        include_bytes!("../data/mnist-subset/t10k-labels-idx1-ubyte"),
-    ),
-];
+/// One of the MNIST subset's files, built into every binary (`mhe train` runs its main job
+/// offline and anywhere, also installed outside a checkout): the name errors give it, and its
+/// contents.
+macro_rules! built_in {
+    ($name:literal) => {
+        (
+            Path::new(concat!("(built-in mnist-subset)/", $name)),
+            include_bytes!(concat!("../data/mnist-subset/", $name)).as_slice(),
+        )
+    };
+}
 
 /// The MNIST subset shipped with this crate (2,500 training and 500 test digits, 250 and 50 of
 /// each class, MIT licence): its training and test files, from the copy built into the binary.
@@ -49,20 +40,19 @@ const MNIST_SUBSET: [(&str, &[u8]); 4] = [
 /// assert_eq!(train.image_shape(), [28, 28]);
 /// ```
 pub fn mnist_subset() -> (IdxDataset, IdxDataset) {
-    let split = |split: &str| {
-        let file = |kind: &str| {
-            let name = format!("{split}-{kind}");
-            let (_, bytes) = MNIST_SUBSET
-                .iter()
-                .find(|(file, _)| *file == name)
-                .expect("the four files are built in");
-            (Path::new("(built-in mnist-subset)").join(name), *bytes)
-        };
-        let (images, labels) = (file("images-idx3-ubyte"), file("labels-idx1-ubyte"));
-        IdxDataset::parse((&images.0, images.1), (&labels.0, labels.1), CLASSES)
-            .expect("the built-in subset is valid (tested)")
+    let parse = |images, labels| {
+        IdxDataset::parse(images, labels, CLASSES).expect("the built-in subset is valid (tested)")
     };
-    (split("train"), split("t10k"))
+    (
+        parse(
+            built_in!("train-images-idx3-ubyte"),
+            built_in!("train-labels-idx1-ubyte"),
+        ),
+        parse(
+            built_in!("t10k-images-idx3-ubyte"),
+            built_in!("t10k-labels-idx1-ubyte"),
+        ),
+    )
 }
 
 /// The number of classes of every dataset here (digits, clothing types).

@@ -146,6 +146,7 @@ fn p(value: f64) -> String {
 /// The body of a pooled section.
 pub(crate) fn pooled_section(root: &Path, spec: &str) -> Result<String, JobError> {
     let test = pooled_test(root, spec)?;
+    let (_, folders) = parse_pooled(spec)?;
     let n = test.differences.len();
     let mean = test.differences.iter().sum::<f64>() / n as f64;
     let better = test.differences.iter().filter(|d| **d > 0.0).count();
@@ -153,7 +154,7 @@ pub(crate) fn pooled_section(root: &Path, spec: &str) -> Result<String, JobError
         "Pooled after the fact, `{}` against its baseline over the {n} seeds of {}: mean \
          difference {} points",
         test.label,
-        test.source.trim_start_matches("pooled: "),
+        folders.join(", "),
         points(mean)
     );
     if let Some(t) = test.t_test() {
