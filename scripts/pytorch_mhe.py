@@ -33,11 +33,13 @@ burn's wgpu path), timed with CUDA events; pair it with `--mhe-device wgpu`. The
 then also reports the step with PyTorch's naive MHE penalty on every layer (hidden layers x1,
 the classifier x10) and the penalty alone, as `mhe bench --training-step` does.
 
-`--epoch` times one epoch of the Fashion-MNIST job (`mhe train --model cnn --depth 2` with
-MHE: 54,000 training and 6,000 validation images, batch 64, SGD) on images of that shape
-drawn at random, so no data set is needed; with `--mhe`, `mhe train` runs the same epoch on the
-same images (written as IDX files) and both times are printed (each includes the validation
-pass):
+`--epoch` times `--epochs` epochs (2 by default) of the Fashion-MNIST job (`mhe train --model
+cnn --depth 2` with MHE: 54,000 training and 6,000 validation images, batch 64, SGD) on images
+of that shape drawn at random, so no data set is needed; with `--mhe`, `mhe train` runs the
+same epochs on the same images (written as IDX files) and each epoch's two times are printed
+(each includes the validation pass): the first epoch pays for kernel compilation and
+autotuning, the later ones are the steady state. `--pytorch-epochs FILE` keeps PyTorch's times
+for later calls (several `mhe` runs against one PyTorch run):
 
     python3 scripts/pytorch_mhe.py --epoch --torch-device cuda --mhe .gpu/mhe --mhe-device wgpu
 
@@ -51,6 +53,7 @@ import json
 import os
 import resource
 import subprocess
+import sys
 import tempfile
 import time
 
@@ -142,10 +145,13 @@ def compared(work, ours_ms, theirs_ms, device):
                       "torch_device": str(DEVICE)}), flush=True)
 
 
-def run_mhe(mhe, *arguments):
-    """The last line of `mhe ARGUMENTS`, parsed as JSON."""
-    out = subprocess.run([mhe, *arguments], check=True, capture_output=True, text=True).stdout
-    return json.loads(out.splitlines()[-1])
+def run_mhe(mhe, *arguments, json_output=True):
+    """The last line of `mhe ARGUMENTS`, parsed as JSON (with `json_output`); its error output
+    is printed and the script stopped if it fails."""
+    done = subprocess.run([mhe, *arguments], capture_output=True, text=True)
+    if done.returncode != 0:
+        sys.exit(f"mhe {' '.join(arguments)}: exit {done.returncode}\n{done.stderr[-4000:]}")
+    return json.loads(done.stdout.splitlines()[-1]) if json_output else None
 
 
 def cnn(depth=3):
@@ -321,9 +327,10 @@ def random_fashion_mnist(folder):
         write_idx(folder, f"{split}-labels-idx1-ubyte", labels, 0x00000801)
 
 
-def epoch_ms():
-    """One epoch of the depth-2 CNN with MHE on random images: 54,000 training images in
-    batches of 64 (SGD, momentum 0.9, weight decay 5e-4) and the 6,000 validation images."""
+def epochs_ms(count):
+    """`count` epochs of the depth-2 CNN with MHE on random images, each timed: 54,000 training
+    images in batches of 64 (SGD, momentum 0.9, weight decay 5e-4) and the 6,000 validation
+    images."""
     torch.manual_seed(0)
     model = cnn(depth=2)
     images = torch.rand(TRAIN + VALID, 1, 28, 28, device=DEVICE)
@@ -343,24 +350,43 @@ def epoch_ms():
             for start in range(TRAIN, TRAIN + VALID, 64):
                 loss_fn(model(images[start:start + 64]), labels[start:start + 64]).item()
 
-    return elapsed_ms(epoch)
+    return [elapsed_ms(epoch) for _ in range(count)]
 
 
-def compare_epochs(mhe, device):
-    """One epoch of `mhe train` on the same shapes, and PyTorch's."""
-    theirs = epoch_ms()
-    print(json.dumps({"epoch_ms": theirs, "device": str(DEVICE)}), flush=True)
+def pytorch_epochs_ms(count, saved):
+    """PyTorch's epoch times, read from the JSON file `saved` where an earlier call of the same
+    count left them (so that several `mhe` runs compare against one PyTorch run)."""
+    if saved and os.path.exists(saved):
+        with open(saved) as f:
+            times = json.load(f)
+        if len(times) == count:
+            return times
+    times = epochs_ms(count)
+    print(json.dumps({"epoch_ms": times, "device": str(DEVICE)}), flush=True)
+    if saved:
+        with open(saved, "w") as f:
+            json.dump(times, f)
+    return times
+
+
+def compare_epochs(mhe, device, count, label, saved):
+    """`count` epochs of `mhe train` on the same shapes and PyTorch's, epoch by epoch: the first
+    pays for the GPU's kernel compilation and autotuning, the later ones show the steady
+    state."""
+    theirs = pytorch_epochs_ms(count, saved)
     if not mhe:
         return
     with tempfile.TemporaryDirectory() as folder:
         random_fashion_mnist(folder)
         run = os.path.join(folder, "run")
-        subprocess.run([mhe, "train", "--dataset", "idx", "--data-dir", folder, "--model", "cnn",
-                        "--depth", "2", "--epochs", "1", "--device", device, "--out", run],
-                       check=True, capture_output=True)
+        run_mhe(mhe, "train", "--dataset", "idx", "--data-dir", folder, "--model", "cnn",
+                "--depth", "2", "--epochs", str(count), "--device", device, "--out", run,
+                json_output=False)
         with open(os.path.join(run, "results.json")) as f:
-            ours = json.load(f)["history"][0]["seconds"] * 1e3
-    compared("one epoch, depth-2 CNN + MHE, Fashion-MNIST shapes", ours, theirs, device)
+            ours = [record["seconds"] * 1e3 for record in json.load(f)["history"]]
+    for number, (our, their) in enumerate(zip(ours, theirs), 1):
+        compared(f"epoch {number} of {count}{label}, depth-2 CNN + MHE, Fashion-MNIST shapes",
+                 our, their, device)
 
 
 def main():
@@ -377,11 +403,17 @@ def main():
     parser.add_argument("--torch-device", default="cpu",
                         help="where PyTorch runs: cpu, or cuda (float32, TF32 off)")
     parser.add_argument("--epoch", action="store_true",
-                        help="time one epoch of the Fashion-MNIST job instead of an energy")
+                        help="time epochs of the Fashion-MNIST job instead of an energy")
+    parser.add_argument("--epochs", type=int, default=2,
+                        help="how many epochs --epoch times (each compared on its own)")
+    parser.add_argument("--label", default="",
+                        help="text added to the --epoch comparisons' names (e.g. ', cache warm')")
+    parser.add_argument("--pytorch-epochs", metavar="FILE",
+                        help="where --epoch keeps PyTorch's epoch times for later calls")
     args = parser.parse_args()
     use_device(args.torch_device)
     if args.epoch:
-        compare_epochs(args.mhe, args.mhe_device)
+        compare_epochs(args.mhe, args.mhe_device, args.epochs, args.label, args.pytorch_epochs)
         return
     if args.training_step:
         theirs = training_step(args.repeats)
@@ -432,6 +464,7 @@ def main():
             "n": n, "d": d, "ours_ms": ours["energy_grad_ms"],
             "pytorch_ms": energy_ms, "ours_over_pytorch": ours["energy_grad_ms"] / energy_ms,
             "ours_peak_mib": ours["peak_mib"], "pytorch_peak_mib": peak,
+            "ours_variant": ours["variant"], "ours_memory_budget": ours["memory_budget"],
         }))
 
 
