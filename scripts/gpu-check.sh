@@ -11,7 +11,7 @@
 #
 # Steps, each under its own time limit and all within MHE_CHECK_SECONDS (500 by default; a step
 # that would start with less than 10 s left is skipped), most telling first:
-#   1. `mhe cross-check` on each device: every energy and objective in float32 against the
+#   1. `mhe cross-check --device wgpu`: every energy and objective in float32 against the
 #      CPU's float64.
 #   2. Two epochs of the Fashion-MNIST job (depth-2 CNN + MHE) on images of its shape, each
 #      epoch timed: on wgpu with cubecl's persistent autotune cache (part of the `wgpu`
@@ -21,14 +21,12 @@
 #   4. Energy + gradient at the standard sizes, ours (`mhe bench`) and PyTorch's (naive
 #      autograd, tiled above 8192 neurons) through `scripts/pytorch_mhe.py`.
 # Then one table of every comparison: ours, PyTorch's, and ours / PyTorch's.
-# MHE_BENCH_SIZES overrides the sizes, MHE_DEVICES our devices (default `wgpu`),
-# MHE_TORCH_DEVICE PyTorch's device (e.g. a dry run on a machine without CUDA:
-# MHE_TORCH_DEVICE=cpu MHE_DEVICES=wgpu with a software Vulkan driver).
+# MHE_BENCH_SIZES overrides the sizes, MHE_TORCH_DEVICE PyTorch's device (e.g. a dry run on a
+# machine without CUDA: MHE_TORCH_DEVICE=cpu with a software Vulkan driver).
 set -uo pipefail
 
 packed=${1:-.gpu/mhe.xz}
 sizes=${MHE_BENCH_SIZES:-1024x4608,4096x4096,16384x1024,65536x256}
-devices=${MHE_DEVICES:-wgpu}
 torch_device=${MHE_TORCH_DEVICE:-cuda}
 total=${MHE_CHECK_SECONDS:-500}
 started=$SECONDS
@@ -53,7 +51,7 @@ fi
 # cubecl's autotune cache lives under the workspace's target/environment: start empty.
 rm -rf target/environment
 
-compare="python3 scripts/pytorch_mhe.py --torch-device $torch_device --mhe $work/mhe"
+compare="python3 scripts/pytorch_mhe.py --torch-device $torch_device --mhe $work/mhe --mhe-device wgpu"
 lines="$work/comparisons.jsonl"
 touch "$lines"
 
@@ -72,46 +70,34 @@ within() {
   timeout "$cap" "$@"
 }
 
-for device in ${devices//,/ }; do
-  echo "== cross-device check ($device, float32 against the CPU's float64)"
-  within 60 "$work/mhe" cross-check --device "$device" || echo "$device cross-check FAILED or timed out"
-done
+echo "== cross-device check (wgpu, float32 against the CPU's float64)"
+within 60 "$work/mhe" cross-check --device wgpu || echo "cross-check FAILED or timed out"
 
 echo "== two epochs, each timed"
 epochs="$compare --epoch --epochs 2 --pytorch-epochs $work/pytorch-epochs.json"
-for device in ${devices//,/ }; do
-  within 150 $epochs --mhe-device "$device" | tee -a "$lines" || echo "epochs on $device: failed or timed out"
-  if [ "$device" = wgpu ]; then
-    within 80 $epochs --mhe-device wgpu --label ", autotune cache warm" | tee -a "$lines" \
-      || echo "epochs on wgpu, cache warm: failed or timed out"
-    # What the first epoch pays for autotuning: the same, cache empty, least tuning effort.
-    rm -rf target/environment
-    within 150 env CUBECL_AUTOTUNE_LEVEL=minimal $epochs --mhe-device wgpu \
-      --label ", autotune level minimal" | tee -a "$lines" \
-      || echo "epochs on wgpu, autotune minimal: failed or timed out"
-  fi
-done
+within 150 $epochs | tee -a "$lines" || echo "epochs: failed or timed out"
+within 80 $epochs --label ", autotune cache warm" | tee -a "$lines" \
+  || echo "epochs, cache warm: failed or timed out"
+# What the first epoch pays for autotuning: the same, cache empty, least tuning effort.
+rm -rf target/environment
+within 150 env CUBECL_AUTOTUNE_LEVEL=minimal $epochs --label ", autotune level minimal" \
+  | tee -a "$lines" || echo "epochs, autotune minimal: failed or timed out"
 
-for device in ${devices//,/ }; do
-  echo "== training step ($device)"
-  within 45 $compare --mhe-device "$device" --training-step --repeats 9 | tee -a "$lines" \
-    || echo "training step on $device: failed or timed out"
-done
+echo "== training step"
+within 45 $compare --training-step --repeats 9 | tee -a "$lines" \
+  || echo "training step: failed or timed out"
 
-for device in ${devices//,/ }; do
-  echo "== energy + gradient ($device)"
-  for size in ${sizes//,/ }; do
-    within 40 $compare --mhe-device "$device" "$size" --repeats 5 | tee -a "$lines" \
-      || echo "$size on $device: failed or timed out"
-  done
+echo "== energy + gradient"
+for size in ${sizes//,/ }; do
+  within 40 $compare "$size" --repeats 5 | tee -a "$lines" || echo "$size: failed or timed out"
 done
 
 echo "== ours against PyTorch ($torch_device), same card"
 python3 - "$lines" <<'PY'
 import json, sys
 rows = [json.loads(line) for line in open(sys.argv[1]) if line.startswith('{"compare"')]
-print("| work | ours on | ours ms | PyTorch ms | ours / PyTorch |\n|---|---|---|---|---|")
+print("| work | ours (wgpu) ms | PyTorch ms | ours / PyTorch |\n|---|---|---|---|")
 for row in rows:
-    print(f"| {row['compare']} | {row['mhe_device']} | {row['ours_ms']:.2f} | "
+    print(f"| {row['compare']} | {row['ours_ms']:.2f} | "
           f"{row['pytorch_ms']:.2f} | {row['ours_over_pytorch']:.2f}x |")
 PY
