@@ -325,6 +325,22 @@ impl HypersphericalEnergy {
         units: Tensor<3>,
         row_scale: Tensor<3>,
     ) -> (Tensor<1>, Tensor<3>) {
+        #[cfg(feature = "wgpu")]
+        if crate::cube_pass::applies(&units.device(), units.dtype()) {
+            let cosines = units.clone().matmul(units.clone().swap_dims(1, 2));
+            let (coupling, row_values) = crate::cube_pass::pair_pass(
+                cosines,
+                row_scale,
+                self.kernel,
+                self.config.half_space,
+            );
+            let value_factor = if self.config.half_space { 1.0 } else { 0.5 };
+            let total = row_values
+                .sum_dim(1)
+                .squeeze_dim::<1>(1)
+                .mul_scalar(value_factor);
+            return (total, coupling.matmul(units));
+        }
         let [b, n, _] = units.dims();
         let terms = self.block_terms(units.clone(), units.clone(), true);
         let radial = (terms.coupling.clone() * terms.cosines).sum_dim(2);
@@ -350,7 +366,8 @@ impl HypersphericalEnergy {
 
     /// How [`batch_value_and_grad`](Self::batch_value_and_grad) computes the layers `[B, N, d]`
     /// of `neurons`, judged by device, precision, size and memory budget alone: `Buffers` for
-    /// float32 layers on `flex` whose `N x N` matrix fits the budget. A layer reported
+    /// float32 layers on `flex` whose `N x N` matrix fits the budget, `Kernel` for float32 or
+    /// float16 layers on a cubecl device (wgpu) whose intermediates fit it. A layer reported
     /// `Buffers` of which a row's squared norm leaves `[2^-100, 2^100]` is computed on the tensor
     /// path instead (`Dense` or `Blocked`, as the budget allows), which this does not look at.
     pub fn path(&self, neurons: &Tensor<3>) -> EnergyPath {
@@ -362,10 +379,18 @@ impl HypersphericalEnergy {
             && neurons.device() == burn::tensor::Device::flex();
         #[cfg(not(feature = "flex"))]
         let on_flex = false;
+        #[cfg(feature = "wgpu")]
+        let on_cube = crate::cube_pass::applies(&neurons.device(), neurons.dtype());
+        #[cfg(not(feature = "wgpu"))]
+        let on_cube = false;
         if on_flex && pair_matrix_bytes <= budget.bytes {
             EnergyPath::Buffers
         } else if budget.block_rows(b, n, neurons.dtype().size()) >= n {
-            EnergyPath::Dense
+            if on_cube {
+                EnergyPath::Kernel
+            } else {
+                EnergyPath::Dense
+            }
         } else {
             EnergyPath::Blocked
         }
@@ -475,6 +500,9 @@ pub enum EnergyPath {
     Buffers,
     /// Tensor operations on the whole `N x N` matrix at once.
     Dense,
+    /// On a cubecl device (wgpu), float32 or float16: two matrix products and one CubeCL kernel
+    /// over the whole `N x N` matrix (`cube_pass.rs`).
+    Kernel,
     /// Tensor operations on square blocks of the upper triangle, within the memory budget.
     Blocked,
 }

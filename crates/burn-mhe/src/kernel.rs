@@ -43,6 +43,25 @@ impl PairKernel {
         }
     }
 
+    /// The closed form a compiled kernel takes for this pair function.
+    #[cfg_attr(not(feature = "wgpu"), allow(dead_code))]
+    pub(crate) fn form(&self) -> PairForm {
+        match (self.distance, self.s) {
+            (Distance::Euclidean, 0.0) => PairForm::EuclideanLog,
+            (Distance::Euclidean, 2.0) => PairForm::EuclideanInverse,
+            (Distance::Euclidean, 1.0) => PairForm::EuclideanInverseRoot,
+            (Distance::Euclidean, _) => PairForm::EuclideanPower,
+            (Distance::Angular, 0.0) => PairForm::AngularLog,
+            (Distance::Angular, _) => PairForm::AngularPower,
+        }
+    }
+
+    /// `(s, log_factor, angle_eps)`: the numbers a compiled kernel's [`form`](Self::form) reads.
+    #[cfg_attr(not(feature = "wgpu"), allow(dead_code))]
+    pub(crate) fn parameters(&self) -> (f64, f64, f64) {
+        (self.s, self.log_factor, self.angle_eps)
+    }
+
     /// `f(c)` and `f'(c) = df/dc` for every cosine in `cosines` (any shape).
     pub fn eval<const D: usize>(&self, cosines: Tensor<D>) -> (Tensor<D>, Tensor<D>) {
         match self.distance {
@@ -148,6 +167,32 @@ impl PairKernel {
     }
 }
 
+/// The closed forms of the pair function, one compiled kernel each: `eval`'s branches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(not(feature = "wgpu"), allow(dead_code))]
+pub(crate) enum PairForm {
+    /// `-k log d2`.
+    EuclideanLog,
+    /// `1 / d2` (`s = 2`).
+    EuclideanInverse,
+    /// `1 / sqrt(d2)` (`s = 1`).
+    EuclideanInverseRoot,
+    /// `d2^(-s/2)`.
+    EuclideanPower,
+    /// `-log t`.
+    AngularLog,
+    /// `t^-s`.
+    AngularPower,
+}
+
+impl PairForm {
+    /// Whether the form is a function of the angle rather than the chord.
+    #[cfg_attr(not(feature = "wgpu"), allow(dead_code))]
+    pub(crate) fn is_angular(self) -> bool {
+        matches!(self, Self::AngularLog | Self::AngularPower)
+    }
+}
+
 /// A loop over float32 cosines on the host, given the kernel's pair function by
 /// [`PairKernel::host_loop`].
 pub(crate) trait HostLoop {
@@ -159,7 +204,7 @@ pub(crate) trait HostLoop {
 
 /// Coefficients of `acos(x) ~ sqrt(1 - x) * P(x)` on `[0, 1]`, absolute error below `2e-8`
 /// (Abramowitz and Stegun 4.4.46), highest degree first.
-const ACOS_POLYNOMIAL: [f64; 8] = [
+pub(crate) const ACOS_POLYNOMIAL: [f64; 8] = [
     -0.0012624911,
     0.0066700901,
     -0.0170881256,

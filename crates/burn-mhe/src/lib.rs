@@ -35,6 +35,8 @@
 
 mod angles;
 mod config;
+#[cfg(feature = "wgpu")]
+mod cube_pass;
 mod energy;
 mod error;
 #[cfg(feature = "flex")]

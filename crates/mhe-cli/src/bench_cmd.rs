@@ -151,7 +151,7 @@ fn measure(
     let path = energy.path(&layer);
     let block = match path {
         EnergyPath::Blocked => energy.block_rows(&layer),
-        EnergyPath::Buffers | EnergyPath::Dense => n,
+        EnergyPath::Buffers | EnergyPath::Dense | EnergyPath::Kernel => n,
     };
     // Each `[block, n]` product within the device's largest buffer.
     let budget = energy.budget(device);
@@ -179,6 +179,7 @@ fn measure(
         variant: match path {
             EnergyPath::Buffers => "buffers",
             EnergyPath::Dense => "dense",
+            EnergyPath::Kernel => "kernel",
             EnergyPath::Blocked => "blocked",
         },
         energy_grad_ms,
