@@ -109,13 +109,11 @@ pub(crate) fn pair_pass(
     )
 }
 
-/// Whether [`pair_pass`] runs on tensors of `device` in `dtype`: a cubecl device, a float type
-/// its kernels take (float32 or float16; float64 stays on the tensor path, which every device
-/// computes alike).
+/// Whether [`pair_pass`] runs on tensors of `device` in `dtype`: float32 on a cubecl device
+/// (other precisions stay on the tensor path, which every device computes alike).
 pub(crate) fn applies(device: &burn::tensor::Device, dtype: DType) -> bool {
     let device = device.clone().without_autodiff();
-    matches!(device.as_dispatch(), burn_dispatch::DispatchDevice::Cube(_))
-        && matches!(dtype, DType::F32 | DType::F16 | DType::BF16)
+    matches!(device.as_dispatch(), burn_dispatch::DispatchDevice::Cube(_)) && dtype == DType::F32
 }
 
 /// One pair's value `f(c)` and coupling slope `f'(c)`, in the form the kernel was compiled for.

@@ -366,8 +366,8 @@ impl HypersphericalEnergy {
 
     /// How [`batch_value_and_grad`](Self::batch_value_and_grad) computes the layers `[B, N, d]`
     /// of `neurons`, judged by device, precision, size and memory budget alone: `Buffers` for
-    /// float32 layers on `flex` whose `N x N` matrix fits the budget, `Kernel` for float32 or
-    /// float16 layers on a cubecl device (wgpu) whose intermediates fit it. A layer reported
+    /// float32 layers on `flex` whose `N x N` matrix fits the budget, `Kernel` for float32
+    /// layers on a cubecl device (wgpu) whose intermediates fit it. A layer reported
     /// `Buffers` of which a row's squared norm leaves `[2^-100, 2^100]` is computed on the tensor
     /// path instead (`Dense` or `Blocked`, as the budget allows), which this does not look at.
     pub fn path(&self, neurons: &Tensor<3>) -> EnergyPath {
@@ -500,7 +500,7 @@ pub enum EnergyPath {
     Buffers,
     /// Tensor operations on the whole `N x N` matrix at once.
     Dense,
-    /// On a cubecl device (wgpu), float32 or float16: two matrix products and one CubeCL kernel
+    /// On a cubecl device (wgpu), float32: two matrix products and one CubeCL kernel
     /// over the whole `N x N` matrix (`cube_pass.rs`).
     Kernel,
     /// Tensor operations on square blocks of the upper triangle, within the memory budget.
