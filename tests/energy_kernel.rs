@@ -1,13 +1,16 @@
 //! The CubeCL kernel path on wgpu (`EnergyPath::Kernel`: two matrix products and one kernel
 //! over the `N x N` cosines) gives the energy and gradient of float64 on the CPU, for every
 //! official variant in both spaces, for layers wider than a cube's threads, for batches of
-//! layers, and at coincident, antipodal and zero neurons. wgpu runs on whatever adapter is
+//! layers, and at coincident, antipodal and zero neurons; and the regularizer, which batches a
+//! model's hidden layers of one size there, gives the CPU's penalty and gradients. wgpu runs on whatever adapter is
 //! present (Mesa's software Vulkan driver in CI).
 
 mod support;
 
+use burn::module::Module;
+use burn::nn::{Linear, LinearConfig};
 use burn::tensor::{Device, DeviceKind};
-use burn_mhe::{EnergyConfig, EnergyPath};
+use burn_mhe::{EnergyConfig, EnergyPath, MheRegularizerConfig};
 use support::*;
 
 fn wgpu() -> Device {
@@ -137,5 +140,45 @@ fn the_kernel_matches_the_blocked_tensor_path_on_wgpu() {
     let scale = blocked_grad.iter().map(|g| g.abs()).fold(0.0, f64::max);
     for (a, b) in kernel_grad.iter().zip(&blocked_grad) {
         assert!((a - b).abs() <= 1e-5 * scale, "gradient: {a} vs {b}");
+    }
+}
+
+#[derive(Module, Debug)]
+struct Net {
+    hidden: Vec<Linear>,
+    classifier: Linear,
+}
+
+/// The regularizer's penalty and the weights' gradients of `net` on `device`.
+fn penalty_and_gradients(net: &Net, device: &Device) -> Vec<f64> {
+    let net = net.clone().fork(&device.clone().autodiff());
+    let mhe = MheRegularizerConfig::official(EnergyConfig::new().with_half_space(true)).init(&net);
+    let penalty = mhe.penalty(&net);
+    let grads = penalty.backward();
+    let mut out = values(penalty);
+    for linear in net.hidden.iter().chain([&net.classifier]) {
+        out.extend(values(linear.weight.grad(&grads).unwrap()));
+    }
+    out
+}
+
+/// On wgpu the hidden layers of one size are computed as one batch, zero-padded to the widest
+/// (three layers of 8 neurons with 5, 8 and 12 inputs; one of 4): the penalty and every
+/// weight's gradient are the CPU's, where each layer is computed alone.
+#[test]
+fn batched_hidden_layers_give_the_penalty_and_gradients_of_layers_alone() {
+    let flex = Device::flex().autodiff();
+    let net = Net {
+        hidden: [(5, 8), (8, 8), (12, 8), (8, 4)]
+            .map(|(inputs, outputs)| LinearConfig::new(inputs, outputs).init(&flex))
+            .into(),
+        classifier: LinearConfig::new(4, 3).init(&flex),
+    };
+    let reference = penalty_and_gradients(&net, &flex);
+    let batched = penalty_and_gradients(&net, &wgpu());
+    assert_close(batched[0], reference[0], 2e-5, "penalty");
+    let scale = reference[1..].iter().map(|g| g.abs()).fold(0.0, f64::max);
+    for (i, (a, b)) in batched.iter().zip(&reference).enumerate().skip(1) {
+        assert!((a - b).abs() <= 2e-5 * scale, "gradient {i}: {a} vs {b}");
     }
 }

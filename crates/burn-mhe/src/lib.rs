@@ -42,6 +42,7 @@ mod error;
 #[cfg(feature = "flex")]
 mod flex_dense;
 mod kernel;
+mod layer_batch;
 mod memory;
 mod neurons;
 mod objective;

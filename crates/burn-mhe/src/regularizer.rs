@@ -7,6 +7,7 @@ use burn::tensor::{Device, Int, Tensor, TensorData};
 use crate::angles::AngleStats;
 use crate::config::non_negative;
 use crate::energy::EnergyConfig;
+use crate::layer_batch::pays_on;
 use crate::objective::{LayerObjective, Objective};
 use crate::official::official_loss_weights;
 use crate::random::gaussian_values;
@@ -467,7 +468,16 @@ impl MheRegularizer {
         let device = device_of(model);
         let mut hidden = Tensor::<1>::zeros([1], &device);
         let mut output = Tensor::<1>::zeros([1], &device);
+        // Hidden MHE layers are computed together where that saves launches (a GPU).
+        let mut batched = Vec::new();
         for (layer, group, pole) in self.terms(model) {
+            if layer.role == LayerRole::Hidden
+                && group.objective.objective() == Objective::Mhe
+                && pays_on(&device, layer.neurons.dtype())
+            {
+                batched.push(layer.neurons);
+                continue;
+            }
             let neurons = match (layer.role, classes) {
                 (LayerRole::Output, Some(classes)) if classes.len() < 2 => continue,
                 (LayerRole::Output, Some(classes)) => {
@@ -484,6 +494,11 @@ impl MheRegularizer {
             match layer.role {
                 LayerRole::Hidden => hidden = hidden + term,
                 LayerRole::Output => output = output + term,
+            }
+        }
+        if let Some(group) = &self.hidden {
+            for term in group.objective.energy().forward_layers(batched) {
+                hidden = hidden + term;
             }
         }
         PenaltyParts { hidden, output }
