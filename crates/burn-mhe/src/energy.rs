@@ -325,21 +325,23 @@ impl HypersphericalEnergy {
         units: Tensor<3>,
         row_scale: Tensor<3>,
     ) -> (Tensor<1>, Tensor<3>) {
+        // One kernel over `N x N` with the radial term folded in; the rows' scale commutes with
+        // the product, so it is applied to the smaller of `N x N` and `N x d`.
         #[cfg(feature = "wgpu")]
         if crate::cube_pass::applies(&units.device(), units.dtype()) {
+            let [_, n, d] = units.dims();
             let cosines = units.clone().matmul(units.clone().swap_dims(1, 2));
-            let (coupling, row_values) = crate::cube_pass::pair_pass(
-                cosines,
-                row_scale,
-                self.kernel,
-                self.config.half_space,
-            );
-            let value_factor = if self.config.half_space { 1.0 } else { 0.5 };
+            let (coupling, row_values) = self.pair_pass(true, true).run(cosines);
             let total = row_values
                 .sum_dim(1)
                 .squeeze_dim::<1>(1)
-                .mul_scalar(value_factor);
-            return (total, coupling.matmul(units));
+                .mul_scalar(self.value_factor());
+            let grad = if n <= d {
+                (coupling * row_scale).matmul(units)
+            } else {
+                coupling.matmul(units) * row_scale
+            };
+            return (total, grad);
         }
         let [b, n, _] = units.dims();
         let terms = self.block_terms(units.clone(), units.clone(), true);
@@ -362,6 +364,24 @@ impl HypersphericalEnergy {
     ) -> (Tensor<1>, Tensor<3>) {
         let (total, grad_units) = self.pair_sums(units.clone(), block);
         (total, through_normalization(units, row_scale, grad_units))
+    }
+
+    /// The factor of a sum of pair values over ordered pairs: `1/2` in full space, where each
+    /// unordered pair appears twice; 1 in half space, where the ordered pairs `(i, j)` and
+    /// `(j, i)` stand for the pair among the neurons and the pair among their negations.
+    fn value_factor(&self) -> f64 {
+        if self.config.half_space { 1.0 } else { 0.5 }
+    }
+
+    /// The kernel pass of this energy over a block of cosines (`cube_pass.rs`).
+    #[cfg(feature = "wgpu")]
+    fn pair_pass(&self, diagonal: bool, fold_radial: bool) -> crate::cube_pass::PairPass {
+        crate::cube_pass::PairPass {
+            kernel: self.kernel,
+            half_space: self.config.half_space,
+            diagonal,
+            fold_radial,
+        }
     }
 
     /// How [`batch_value_and_grad`](Self::batch_value_and_grad) computes the layers `[B, N, d]`
@@ -457,6 +477,21 @@ impl HypersphericalEnergy {
         let [b, rows, _] = left.dims();
         let cols = right.dims()[1];
         let cosines = left.matmul(right.swap_dims(1, 2));
+        // Each ordered pair of the full matrix appears once in the upper triangle of blocks.
+        let multiplicity = if diagonal { 1.0 } else { 2.0 };
+        #[cfg(feature = "wgpu")]
+        if crate::cube_pass::applies(&cosines.device(), cosines.dtype()) {
+            let (coupling, row_values) = self.pair_pass(diagonal, false).run(cosines.clone());
+            let sum = row_values
+                .sum_dim(1)
+                .squeeze_dim::<1>(1)
+                .mul_scalar(multiplicity * self.value_factor());
+            return BlockTerms {
+                sum,
+                coupling,
+                cosines,
+            };
+        }
         let (mut values, mut slopes) = self.kernel.eval(cosines.clone());
         if diagonal {
             let mask =
@@ -468,23 +503,20 @@ impl HypersphericalEnergy {
         // Half space adds the pairs (u_i, -u_j) for all i, j (the diagonal too):
         // E = sum_{i != j} f(c_ij) + sum_{i,j} f(-c_ij), dE/dU = 2 (F'(c) - F'(-c)) U.
         // (The full-space 1/2 is applied to the block's sum, not to every value.)
-        let (values, coupling, value_factor) = if self.config.half_space {
+        let (values, coupling) = if self.config.half_space {
             let (mirror_values, mirror_slopes) = self.kernel.eval(cosines.clone().neg());
             (
                 values + mirror_values,
                 (slopes - mirror_slopes).mul_scalar(2.0),
-                1.0,
             )
         } else {
-            (values, slopes, 0.5)
+            (values, slopes)
         };
-        // Each ordered pair of the full matrix appears once in the upper triangle of blocks.
-        let multiplicity = if diagonal { 1.0 } else { 2.0 };
         // Rows first, then their sums: float32 rounding grows with the length of each sum.
         let sum = values
             .sum_dim(2)
             .sum_dims_squeeze::<1, _>(&[1, 2])
-            .mul_scalar(multiplicity * value_factor);
+            .mul_scalar(multiplicity * self.value_factor());
         BlockTerms {
             sum,
             coupling,
