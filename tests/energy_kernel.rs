@@ -7,8 +7,8 @@
 
 mod support;
 
-use burn::module::Module;
-use burn::nn::{Linear, LinearConfig};
+use burn::module::{Module, Param};
+use burn::nn::Linear;
 use burn::tensor::{Device, DeviceKind, Tensor};
 use burn_mhe::{EnergyConfig, EnergyPath, MheRegularizerConfig};
 use support::*;
@@ -195,11 +195,23 @@ fn penalty_and_gradients(net: &Net, device: &Device) -> Vec<f64> {
 #[test]
 fn batched_hidden_layers_give_the_penalty_and_gradients_of_layers_alone() {
     let flex = Device::flex().autodiff();
+    // Fixed weights `[inputs, outputs]` (burn's initializers draw new ones every run).
+    let linear = |inputs: usize, outputs: usize, seed: u64| Linear {
+        weight: Param::from_tensor(f32_matrix(
+            &pseudo_random(inputs * outputs, seed),
+            outputs,
+            &flex,
+        )),
+        bias: None,
+    };
     let net = Net {
-        hidden: [(5, 8), (8, 8), (12, 8), (8, 4)]
-            .map(|(inputs, outputs)| LinearConfig::new(inputs, outputs).init(&flex))
-            .into(),
-        classifier: LinearConfig::new(4, 3).init(&flex),
+        hidden: vec![
+            linear(5, 8, 1),
+            linear(8, 8, 2),
+            linear(12, 8, 3),
+            linear(8, 4, 4),
+        ],
+        classifier: linear(4, 3, 5),
     };
     let reference = penalty_and_gradients(&net, &flex);
     let batched = penalty_and_gradients(&net, &wgpu());
