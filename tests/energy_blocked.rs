@@ -7,11 +7,6 @@ use burn::tensor::{Device, Tensor};
 use burn_mhe::{BudgetSource, EnergyConfig};
 use support::*;
 
-/// A budget that makes `block_rows` return `rows` for one layer.
-fn budget_for_rows(rows: usize) -> f64 {
-    (10 * 4 * rows * rows) as f64 / (1024.0 * 1024.0) + 1e-12
-}
-
 fn energy_and_gradient(
     config: &EnergyConfig,
     input: &[f64],

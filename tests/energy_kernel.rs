@@ -67,11 +67,6 @@ fn wide_layers_and_batches_match_float64() {
     }
 }
 
-/// A memory budget (MiB) under which one float32 layer is computed in blocks of `rows` rows.
-fn budget_for_rows(rows: usize) -> f64 {
-    (10 * 4 * rows * rows) as f64 / (1024.0 * 1024.0) + 1e-12
-}
-
 /// The energy and gradient of the layer `input` (`cols` columns) in float32 on wgpu: the whole
 /// layer in one kernel pass, or in blocks of `block_rows` rows (a kernel pass per block, the
 /// radial term taken through the normalization afterwards).

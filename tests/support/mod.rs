@@ -89,3 +89,9 @@ pub fn official_variants_both_spaces() -> Vec<(String, EnergyConfig)> {
         })
         .collect()
 }
+
+/// A memory budget (MiB) under which one float32 layer is computed in blocks of `rows` rows
+/// (`block_rows` returns `rows`).
+pub fn budget_for_rows(rows: usize) -> f64 {
+    (10 * 4 * rows * rows) as f64 / (1024.0 * 1024.0) + 1e-12
+}

@@ -331,11 +331,7 @@ impl HypersphericalEnergy {
         if crate::cube_pass::applies(&units.device(), units.dtype()) {
             let [_, n, d] = units.dims();
             let cosines = units.clone().matmul(units.clone().swap_dims(1, 2));
-            let (coupling, row_values) = self.pair_pass(true, true).run(cosines);
-            let total = row_values
-                .sum_dim(1)
-                .squeeze_dim::<1>(1)
-                .mul_scalar(self.value_factor());
+            let (total, coupling) = self.kernel_pass(cosines, true, true, 1.0);
             let grad = if n <= d {
                 (coupling * row_scale).matmul(units)
             } else {
@@ -373,15 +369,28 @@ impl HypersphericalEnergy {
         if self.config.half_space { 1.0 } else { 0.5 }
     }
 
-    /// The kernel pass of this energy over a block of cosines (`cube_pass.rs`).
+    /// The energy sum (`[B]`, counted `multiplicity` times) and the coupling of a block of
+    /// cosines `[B, R, C]` by one kernel pass (`cube_pass.rs`).
     #[cfg(feature = "wgpu")]
-    fn pair_pass(&self, diagonal: bool, fold_radial: bool) -> crate::cube_pass::PairPass {
-        crate::cube_pass::PairPass {
+    fn kernel_pass(
+        &self,
+        cosines: Tensor<3>,
+        diagonal: bool,
+        fold_radial: bool,
+        multiplicity: f64,
+    ) -> (Tensor<1>, Tensor<3>) {
+        let pass = crate::cube_pass::PairPass {
             kernel: self.kernel,
             half_space: self.config.half_space,
             diagonal,
             fold_radial,
-        }
+        };
+        let (coupling, row_values) = pass.run(cosines);
+        let sum = row_values
+            .sum_dim(1)
+            .squeeze_dim::<1>(1)
+            .mul_scalar(multiplicity * self.value_factor());
+        (sum, coupling)
     }
 
     /// How [`batch_value_and_grad`](Self::batch_value_and_grad) computes the layers `[B, N, d]`
@@ -481,11 +490,7 @@ impl HypersphericalEnergy {
         let multiplicity = if diagonal { 1.0 } else { 2.0 };
         #[cfg(feature = "wgpu")]
         if crate::cube_pass::applies(&cosines.device(), cosines.dtype()) {
-            let (coupling, row_values) = self.pair_pass(diagonal, false).run(cosines.clone());
-            let sum = row_values
-                .sum_dim(1)
-                .squeeze_dim::<1>(1)
-                .mul_scalar(multiplicity * self.value_factor());
+            let (sum, coupling) = self.kernel_pass(cosines.clone(), diagonal, false, multiplicity);
             return BlockTerms {
                 sum,
                 coupling,
