@@ -43,8 +43,8 @@ impl PairKernel {
         }
     }
 
-    /// The closed form a compiled kernel takes for this pair function.
-    #[cfg_attr(not(feature = "wgpu"), allow(dead_code))]
+    /// The closed form of this pair function: the branch a host loop or a compiled kernel takes.
+    #[cfg_attr(not(any(feature = "flex", feature = "wgpu")), allow(dead_code))]
     pub(crate) fn form(&self) -> PairForm {
         match (self.distance, self.s) {
             (Distance::Euclidean, 0.0) => PairForm::EuclideanLog,
@@ -99,8 +99,8 @@ impl PairKernel {
     pub(crate) fn host_loop<L: HostLoop>(&self, body: L) -> L::Output {
         let s = self.s as f32;
         let floor = D2_FLOOR as f32;
-        match self.distance {
-            Distance::Euclidean if self.s == 0.0 => {
+        match self.form() {
+            PairForm::EuclideanLog => {
                 let k = self.log_factor as f32;
                 body.run(move |c| {
                     let d2 = (2.0 - 2.0 * c).max(floor);
@@ -108,23 +108,23 @@ impl PairKernel {
                 })
             }
             // The slope is `s f / d2` from the value, as in `eval`.
-            Distance::Euclidean if self.s == 2.0 => body.run(move |c| {
+            PairForm::EuclideanInverse => body.run(move |c| {
                 let d2 = (2.0 - 2.0 * c).max(floor);
                 let value = 1.0 / d2;
                 (value, 2.0 * value / d2)
             }),
-            Distance::Euclidean if self.s == 1.0 => body.run(move |c| {
+            PairForm::EuclideanInverseRoot => body.run(move |c| {
                 let d2 = (2.0 - 2.0 * c).max(floor);
                 let value = 1.0 / d2.sqrt();
                 (value, value / d2)
             }),
-            Distance::Euclidean => body.run(move |c| {
+            PairForm::EuclideanPower => body.run(move |c| {
                 let d2 = (2.0 - 2.0 * c).max(floor);
                 let value = d2.powf(-s / 2.0);
                 (value, s * value / d2)
             }),
-            Distance::Angular => {
-                let (angle_eps, log) = (self.angle_eps, self.s == 0.0);
+            form @ (PairForm::AngularLog | PairForm::AngularPower) => {
+                let (angle_eps, log) = (self.angle_eps, form == PairForm::AngularLog);
                 body.run(move |c| {
                     let c = c.clamp(-1.0, 1.0);
                     let sine = (1.0 - c * c).max(SIN2_FLOOR as f32).sqrt();
@@ -167,9 +167,10 @@ impl PairKernel {
     }
 }
 
-/// The closed forms of the pair function, one compiled kernel each: `eval`'s branches.
+/// The closed forms of the pair function (`eval`'s branches): one host loop and one compiled
+/// kernel each.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[cfg_attr(not(feature = "wgpu"), allow(dead_code))]
+#[cfg_attr(not(any(feature = "flex", feature = "wgpu")), allow(dead_code))]
 pub(crate) enum PairForm {
     /// `-k log d2`.
     EuclideanLog,
