@@ -144,7 +144,7 @@ fn bad_input_exits_with_code_two_and_a_message() {
     let golden = temp("golden-bad-s.npy");
     write_golden(&golden, true);
 
-    let cases: [(Vec<&str>, &str); 5] = [
+    let cases: [(Vec<&str>, &str); 6] = [
         (
             vec!["energy", "--weights", "/nonexistent/w.npy"],
             "/nonexistent/w.npy",
@@ -164,6 +164,10 @@ fn bad_input_exits_with_code_two_and_a_message() {
         (
             vec!["bench", "--sizes", "8x4", "--memory-budget-mib", "0"],
             "memory_budget_mib",
+        ),
+        (
+            vec!["redraw", "/nonexistent/sweep"],
+            "/nonexistent/sweep/summary.json",
         ),
     ];
     for (args, message) in cases {
@@ -737,7 +741,7 @@ fn the_cross_check_measures_both_devices_against_float64() {
         .filter(|line| !line.starts_with("largest"))
         .map(|line| line.split_whitespace().collect())
         .collect();
-    assert_eq!(rows.len(), 18, "{table}");
+    assert_eq!(rows.len(), 20, "{table}");
     let column = |name: &str, index: usize| -> f64 {
         let row = rows.iter().find(|row| row[0] == name).unwrap();
         row[row.len() - 4 + index].parse().unwrap()

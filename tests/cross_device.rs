@@ -39,7 +39,7 @@ fn every_objective() -> Vec<(String, LayerObjective)> {
     let energies = official_variants_both_spaces()
         .into_iter()
         .map(|(name, config)| (name, Objective::Mhe.init(&config)));
-    let family = Objective::family().map(|objective| {
+    let family = Objective::others().map(|objective| {
         let layer = objective.init(&EnergyConfig::new());
         (objective.label().to_string(), layer)
     });

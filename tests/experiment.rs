@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 use burn::tensor::Device;
 use mhe_experiments::DatasetChoice;
 use mhe_experiments::experiment::{
-    ExperimentConfig, ExperimentName, ExperimentSummary, render_page, run_experiment,
-    summarize_runs,
+    ExperimentConfig, ExperimentName, ExperimentSummary, redraw_experiment, render_page,
+    run_experiment, summarize_runs,
 };
 use support::scratch_path;
 
@@ -82,6 +82,16 @@ fn smoke(name: ExperimentName, settings: usize, figures: &[&str]) {
     );
 }
 
+/// A tiny depth-1 sweep run into the scratch folder `name`, left with only the files a commit
+/// keeps: its folder, configuration and summary.
+fn committed_depth_1_sweep(name: &str) -> (PathBuf, ExperimentConfig, ExperimentSummary) {
+    let dir = out(name);
+    let config = tiny(ExperimentName::Depth).with_depths(vec![1]);
+    let summary = run_experiment(&config, &dir, &Device::flex()).unwrap();
+    keep_only_committed_files(&dir.join("runs"));
+    (dir, config, summary)
+}
+
 /// Deletes what `.gitignore` keeps out of git in each run folder: checkpoints and burn's
 /// metric logs.
 fn keep_only_committed_files(runs: &Path) {
@@ -140,7 +150,16 @@ fn configurations_are_compared_with_their_baseline_seed_by_seed() {
             "{m:?} {difference}"
         );
         assert!((0.0..=1.0).contains(&m.p_value));
+        // The train-test gap: the last epoch's training accuracy minus test accuracy.
+        let gap = |label| {
+            let run = results(label, seed);
+            let history = run["history"].as_array().unwrap();
+            history.last().unwrap()["train_accuracy"].as_f64().unwrap() - accuracy(label)
+        };
+        let gap_difference = mhe.gap_vs_baseline.as_ref().unwrap().differences[seed];
+        assert!((gap_difference - (gap("output_mhe") - gap("baseline"))).abs() < 1e-12);
     }
+    assert!(baseline.gap_vs_baseline.is_none());
     let mean = (paired.differences[0] + paired.differences[1]) / 2.0;
     assert!((paired.mean_difference - mean).abs() < 1e-12);
     let rare = mhe.rare_class.as_ref().unwrap();
@@ -152,6 +171,7 @@ fn configurations_are_compared_with_their_baseline_seed_by_seed() {
         "{markdown}"
     );
     assert!(markdown.contains("## The rare class"), "{markdown}");
+    assert!(markdown.contains("## The train-test gap against the baseline"));
 }
 
 #[test]
@@ -191,6 +211,101 @@ fn imbalance_smoke() {
         assert_eq!(s.per_class_accuracy.len(), 10);
         assert!(s.per_class_accuracy.iter().all(|a| a.is_some()));
     }
+}
+
+#[test]
+fn controls_compare_every_configuration_with_the_reference_baseline() {
+    let dir = out("controls");
+    let config = tiny(ExperimentName::Controls)
+        .with_weight_scales(vec![1.0])
+        .with_weight_decays(vec![1e-4]);
+    let summary = run_experiment(&config, &dir, &Device::flex()).unwrap();
+    let labels: Vec<&str> = summary.settings.iter().map(|s| s.label.as_str()).collect();
+    assert_eq!(
+        labels,
+        [
+            "baseline",
+            "baseline wd 0.0001",
+            "mhe x1",
+            "half-mhe x1",
+            "so",
+            "srip",
+            "opt"
+        ]
+    );
+    assert!(summary.settings[0].vs_baseline.is_none());
+    for setting in &summary.settings[1..] {
+        let paired = setting.vs_baseline.as_ref().unwrap();
+        assert_eq!(paired.baseline, "baseline", "{}", setting.label);
+        assert!(setting.hidden_energy.mean.is_finite(), "{}", setting.label);
+    }
+    // SO's hidden energy is ||G - I||^2 of the raw weights, not an MHE energy.
+    assert!(summary.settings[4].hidden_energy.mean > summary.settings[2].hidden_energy.mean);
+    let svg = std::fs::read_to_string(dir.join("curves.svg")).unwrap();
+    for label in ["baseline", "half-mhe x1", "srip", "opt"] {
+        assert!(svg.contains(label), "the curves do not draw {label}");
+    }
+    assert!(
+        !svg.contains("baseline wd"),
+        "only the reference baseline is drawn"
+    );
+}
+
+#[test]
+fn a_reweighted_baseline_is_paired_with_the_baseline_of_its_fraction() {
+    let dir = out("imbalance-reweighted");
+    let config = tiny(ExperimentName::Imbalance)
+        .with_imbalance_class(3)
+        .with_imbalance_fractions(vec![0.5])
+        .with_reweighted_baseline(true);
+    let summary = run_experiment(&config, &dir, &Device::flex()).unwrap();
+    let reweighted = summary.settings.last().unwrap();
+    assert_eq!(reweighted.label, "baseline reweighted keep 0.5");
+    let paired = reweighted.vs_baseline.as_ref().unwrap();
+    assert_eq!(paired.baseline, "baseline keep 0.5");
+    for setting in &summary.settings {
+        let rare = setting.rare_class.as_ref().unwrap();
+        assert_eq!(rare.class, 3);
+        let neuron = rare.neuron.as_ref().unwrap();
+        assert!(neuron.norm.mean > 0.0 && neuron.others_norm.mean > 0.0);
+        assert!(neuron.bias.mean.is_finite() && neuron.others_bias.mean.is_finite());
+    }
+    // The rare class's recall is compared seed by seed with the baseline of the same model.
+    let recall = |label: &str| -> f64 {
+        let file = dir.join(format!("runs/{label}-seed0/results.json"));
+        let results: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap();
+        results["per_class_accuracy"][3].as_f64().unwrap()
+    };
+    let rare = reweighted.rare_class.as_ref().unwrap();
+    let paired = rare.vs_baseline.as_ref().unwrap();
+    assert_eq!(paired.baseline, "baseline keep 0.5");
+    let expected = recall("baseline_reweighted_keep_0.5") - recall("baseline_keep_0.5");
+    assert!((paired.differences[0] - expected).abs() < 1e-12);
+    let plane = summary.settings[1].rare_class.as_ref().unwrap();
+    assert_eq!(
+        plane.vs_baseline.as_ref().unwrap().baseline,
+        "baseline 2-d keep 0.5"
+    );
+    assert!(
+        summary.settings[0]
+            .rare_class
+            .as_ref()
+            .unwrap()
+            .vs_baseline
+            .is_none()
+    );
+    let markdown = std::fs::read_to_string(dir.join("summary.md")).unwrap();
+    assert!(markdown.contains("others' mean length"), "{markdown}");
+    assert!(
+        markdown.contains("recall against the baseline"),
+        "{markdown}"
+    );
+    let run = dir.join("runs/baseline_reweighted_keep_0.5-seed0/results.json");
+    let results: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run).unwrap()).unwrap();
+    assert_eq!(results["config"]["class_weighting"], "balanced");
+    assert_eq!(results["classifier_norms"].as_array().unwrap().len(), 10);
 }
 
 #[test]
@@ -263,10 +378,7 @@ fn a_replication_runs_the_seeds_from_its_first_seed() {
 
 #[test]
 fn a_damaged_committed_run_is_trained_again_never_summarized() {
-    let dir = out("damaged-runs");
-    let config = tiny(ExperimentName::Depth).with_depths(vec![1]);
-    let summary = run_experiment(&config, &dir, &Device::flex()).unwrap();
-    keep_only_committed_files(&dir.join("runs"));
+    let (dir, config, summary) = committed_depth_1_sweep("damaged-runs");
     let run = |label: &str| dir.join("runs").join(format!("{label}-seed0"));
     // One run's results cut short, another's predictions cut in half, and a third's results
     // that parse but whose accuracy was edited.
@@ -292,6 +404,70 @@ fn a_damaged_committed_run_is_trained_again_never_summarized() {
     }
 }
 
+#[test]
+fn a_sweep_is_redrawn_from_its_committed_runs_without_training() {
+    let (dir, _, summary) = committed_depth_1_sweep("redraw");
+    let read = |file: &str| std::fs::read(dir.join(file)).unwrap();
+    let (curves, angles, markdown) = (read("curves.png"), read("angles.png"), read("summary.md"));
+
+    // From the committed files alone: the same summary, figures and page, byte for byte; also
+    // from a summary written before the training accuracy was added to it.
+    let mut json: serde_json::Value = serde_json::from_slice(&read("summary.json")).unwrap();
+    for setting in json["settings"].as_array_mut().unwrap() {
+        let fields = setting.as_object_mut().unwrap();
+        fields.remove("train_accuracy").unwrap();
+        fields.remove("generalization_gap").unwrap();
+    }
+    std::fs::write(dir.join("summary.json"), json.to_string()).unwrap();
+    assert!(ExperimentSummary::read(&dir.join("summary.json")).is_err());
+    assert_eq!(redraw_experiment(&dir).unwrap(), summary);
+    assert_eq!(read("curves.png"), curves);
+    assert_eq!(read("angles.png"), angles);
+    assert_eq!(read("summary.md"), markdown);
+
+    // A blank curve figure is redrawn from the histories; runs that kept no figure data leave
+    // the angle figure out instead of training again.
+    std::fs::write(dir.join("curves.png"), b"blank").unwrap();
+    for label in ["baseline_depth_1", "mhe_depth_1", "half-mhe_depth_1"] {
+        std::fs::remove_file(dir.join(format!("runs/{label}-seed0/figure-data.json"))).unwrap();
+    }
+    let redrawn = redraw_experiment(&dir).unwrap();
+    assert_eq!(redrawn.settings, summary.settings);
+    assert_eq!(redrawn.wall_seconds, summary.wall_seconds);
+    assert_eq!(read("curves.png"), curves);
+    assert!(!dir.join("angles.png").exists() && !dir.join("angles.svg").exists());
+    assert_eq!(
+        redrawn.figures,
+        [
+            "curves.png",
+            "curves.svg",
+            "accuracy_vs_depth.png",
+            "accuracy_vs_depth.svg"
+        ]
+    );
+    assert!(!dir.join("runs/mhe_depth_1-seed0/checkpoint").exists());
+
+    // A summary naming no seeds is refused, not summarized.
+    let text = String::from_utf8(read("summary.json")).unwrap();
+    std::fs::write(
+        dir.join("summary.json"),
+        text.replace("\"seeds\": 1", "\"seeds\": 0"),
+    )
+    .unwrap();
+    let error = redraw_experiment(&dir).unwrap_err().to_string();
+    assert!(
+        error.contains("seeds and epochs must be at least 1"),
+        "{error}"
+    );
+    std::fs::write(dir.join("summary.json"), text).unwrap();
+
+    // A run without results is named, never trained.
+    std::fs::remove_file(dir.join("runs/mhe_depth_1-seed0/results.json")).unwrap();
+    let error = redraw_experiment(&dir).unwrap_err().to_string();
+    assert!(error.contains("mhe_depth_1-seed0"), "{error}");
+    assert!(!dir.join("runs/mhe_depth_1-seed0/results.json").exists());
+}
+
 /// Every committed `summary.json` (of the sweeps whose runs are committed) is what its
 /// committed runs give: the per-configuration
 /// statistics, the paired comparisons with the baseline (t-test, Wilcoxon, McNemar) and the
@@ -303,20 +479,10 @@ fn every_committed_summary_is_recomputed_from_its_runs() {
     for sweep in std::fs::read_dir(results).unwrap() {
         let sweep = sweep.unwrap().path();
         // Folders of figures alone (the earliest runs) and single runs have no summary.
-        let Ok(text) = std::fs::read_to_string(sweep.join("summary.json")) else {
+        if !sweep.join("summary.json").is_file() {
             continue;
-        };
-        let mut json: serde_json::Value = serde_json::from_str(&text).unwrap();
-        // Fields added to the configuration since a summary was written take their defaults
-        // there (e.g. seeds from 0 before `--first-seed`).
-        let name: ExperimentName = serde_json::from_value(json["config"]["name"].clone()).unwrap();
-        let dataset = serde_json::from_value(json["config"]["dataset"].clone()).unwrap();
-        let defaults = serde_json::to_value(ExperimentConfig::new(name, dataset)).unwrap();
-        let config = json["config"].as_object_mut().unwrap();
-        for (field, value) in defaults.as_object().unwrap() {
-            config.entry(field).or_insert(value.clone());
         }
-        let committed: ExperimentSummary = serde_json::from_value(json).unwrap();
+        let committed = ExperimentSummary::read(&sweep.join("summary.json")).unwrap();
         let recomputed = summarize_runs(&committed.config, &sweep)
             .unwrap_or_else(|error| panic!("{}: {error}", sweep.display()));
         assert_eq!(recomputed.len(), committed.settings.len());

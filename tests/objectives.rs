@@ -107,8 +107,72 @@ fn reference(
             .map(|k| values.chunks(cols).map(|row| row[k]).sum::<f64>().powi(2))
             .sum::<f64>()
             .sqrt(),
+        Objective::So => gram_residual(values, cols)
+            .iter()
+            .flatten()
+            .map(|x| x * x)
+            .sum(),
+        Objective::Srip => symmetric_eigenvalues(gram_residual(values, cols))
+            .into_iter()
+            .map(f64::abs)
+            .fold(0.0, f64::max),
         Objective::Mhe => unreachable!("MHE has its own golden tests"),
     }
+}
+
+/// The Gram matrix of the smaller side of the rows `values` (`cols` wide) minus the identity.
+fn gram_residual(values: &[f64], cols: usize) -> Vec<Vec<f64>> {
+    let rows: Vec<&[f64]> = values.chunks(cols).collect();
+    let columns: Vec<Vec<f64>> = (0..cols)
+        .map(|k| rows.iter().map(|row| row[k]).collect())
+        .collect();
+    let side: Vec<&[f64]> = match rows.len() <= cols {
+        true => rows,
+        false => columns.iter().map(Vec::as_slice).collect(),
+    };
+    (0..side.len())
+        .map(|i| {
+            (0..side.len())
+                .map(|j| dot(side[i], side[j]) - if i == j { 1.0 } else { 0.0 })
+                .collect()
+        })
+        .collect()
+}
+
+/// The eigenvalues of a symmetric matrix by cyclic Jacobi rotations (no power iteration).
+fn symmetric_eigenvalues(mut a: Vec<Vec<f64>>) -> Vec<f64> {
+    let n = a.len();
+    for _sweep in 0..100 {
+        let off: f64 = (0..n)
+            .flat_map(|i| (0..n).filter(move |&j| j != i).map(move |j| (i, j)))
+            .map(|(i, j)| a[i][j] * a[i][j])
+            .sum();
+        if off < 1e-30 {
+            break;
+        }
+        for p in 0..n {
+            for q in p + 1..n {
+                if a[p][q] == 0.0 {
+                    continue;
+                }
+                let theta = (a[q][q] - a[p][p]) / (2.0 * a[p][q]);
+                let t = theta.signum() / (theta.abs() + (theta * theta + 1.0).sqrt());
+                let t = if theta == 0.0 { 1.0 } else { t };
+                let (c, s) = (1.0 / (t * t + 1.0).sqrt(), t / (t * t + 1.0).sqrt());
+                for row in a.iter_mut() {
+                    let (akp, akq) = (row[p], row[q]);
+                    row[p] = c * akp - s * akq;
+                    row[q] = s * akp + c * akq;
+                }
+                let (row_p, row_q) = (a[p].clone(), a[q].clone());
+                for (k, (apk, aqk)) in row_p.iter().zip(&row_q).enumerate() {
+                    a[p][k] = c * apk - s * aqk;
+                    a[q][k] = s * apk + c * aqk;
+                }
+            }
+        }
+    }
+    (0..n).map(|i| a[i][i]).collect()
 }
 
 fn init(objective: Objective, half_space: bool) -> LayerObjective {
@@ -118,12 +182,13 @@ fn init(objective: Objective, half_space: bool) -> LayerObjective {
     objective.init(&config)
 }
 
-/// Every objective of the family in full and half space (r-MHP, on unnormalized neurons, has
-/// no half space).
+/// Every objective of the family in full and half space, then the orthogonality controls
+/// (r-MHP, SO and SRIP, on unnormalized neurons, have no half space).
 fn cases() -> Vec<(Objective, bool)> {
-    Objective::family()
+    let raw = |objective: Objective| objective == Objective::RMhp || objective.is_orthogonality();
+    Objective::others()
         .flat_map(|objective| [(objective, false), (objective, true)])
-        .filter(|&(objective, half)| !(half && objective == Objective::RMhp))
+        .filter(|&(objective, half)| !(half && raw(objective)))
         .collect()
 }
 
@@ -360,6 +425,77 @@ fn closed_forms_on_simplices_and_frames() {
         1e-12,
         "half-space MHS, antipodal",
     );
+}
+
+/// Value and gradient of an orthogonality control in float64.
+fn orthogonality(objective: Objective, rows: &[f64], cols: usize) -> (f64, Vec<f64>) {
+    let pole = vec![1.0; cols];
+    let (value, grad, _) = computed((objective, false), rows, cols, &pole, DType::F64);
+    (value, grad)
+}
+
+#[test]
+fn orthogonality_controls_match_their_formulas_on_both_sides_of_the_gram() {
+    // 4 rows of 9 (the rows' Gram, as on conv layers) and the 7 x 5 of the other tests (the
+    // columns' Gram).
+    for (rows, cols) in [(pseudo_random(4 * 9, 41), 9), (input().0, 5)] {
+        for objective in Objective::others().filter(|o| o.is_orthogonality()) {
+            let what = format!("{objective:?}, {} x {cols}", rows.len() / cols);
+            let (value, grad) = orthogonality(objective, &rows, cols);
+            let expected = reference(objective, &rows, cols, &[], false);
+            assert_close(value, expected, 1e-12, &what);
+            let at = |x: &[f64]| reference(objective, x, cols, &[], false);
+            assert_gradients_close(&grad, &central_differences(at, &rows), &what);
+            let pole = vec![1.0; cols];
+            let (value32, ..) = computed((objective, false), &rows, cols, &pole, DType::F32);
+            assert_close(value32, expected, 2e-5, &format!("{what} float32"));
+        }
+    }
+}
+
+#[test]
+fn orthogonality_controls_match_closed_forms() {
+    // c times an orthonormal frame of 3 in 4-D: W W^T = c^2 I, so SO = 3 (c^2 - 1)^2 and SRIP
+    // = |c^2 - 1|; its transpose (4 x 3, the columns' side) gives the same.
+    let c = 1.5f64;
+    let frame = [1.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0].map(|x| c * x);
+    let transposed: Vec<f64> = (0..4)
+        .flat_map(|k| (0..3).map(move |i| frame[4 * i + k]))
+        .collect();
+    for (rows, cols) in [(frame.to_vec(), 4), (transposed, 3)] {
+        let so = orthogonality(Objective::So, &rows, cols).0;
+        assert_close(so, 3.0 * (c * c - 1.0).powi(2), 1e-12, "SO, scaled frame");
+        let srip = orthogonality(Objective::Srip, &rows, cols).0;
+        assert_close(srip, c * c - 1.0, 1e-12, "SRIP, scaled frame");
+    }
+    // diag(2, 0.5, 1): G - I = diag(3, -0.75, 0). SO = 9 + 0.5625 with gradient 4 (G - I) W;
+    // SRIP = 3, moved by w_11 alone: d(w_11^2 - 1)/dw_11 = 4.
+    let diagonal = vec![2.0, 0.0, 0.0, 0.0, 0.5, 0.0, 0.0, 0.0, 1.0];
+    let (so, so_grad) = orthogonality(Objective::So, &diagonal, 3);
+    assert_close(so, 9.5625, 1e-12, "SO, diagonal");
+    let expected = [24.0, 0.0, 0.0, 0.0, -1.5, 0.0, 0.0, 0.0, 0.0];
+    for (got, want) in so_grad.iter().zip(expected) {
+        assert!((got - want).abs() < 1e-12, "SO gradient {so_grad:?}");
+    }
+    let (srip, srip_grad) = orthogonality(Objective::Srip, &diagonal, 3);
+    assert_close(srip, 3.0, 1e-12, "SRIP, diagonal");
+    let expected = [4.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0];
+    for (got, want) in srip_grad.iter().zip(expected) {
+        assert!((got - want).abs() < 1e-12, "SRIP gradient {srip_grad:?}");
+    }
+    // diag(0.1, 1.2): G - I = diag(-0.99, 0.44). The negative eigenvalue is the larger
+    // singular value: SRIP = 0.99, d(1 - w_11^2)/dw_11 = -0.2.
+    let (srip, srip_grad) = orthogonality(Objective::Srip, &[0.1, 0.0, 0.0, 1.2], 2);
+    assert_close(srip, 0.99, 1e-12, "SRIP, negative eigenvalue");
+    for (got, want) in srip_grad.iter().zip([-0.2, 0.0, 0.0, 0.0]) {
+        assert!((got - want).abs() < 1e-12, "SRIP gradient {srip_grad:?}");
+    }
+    // A zero layer: G - I = -I, SO = 2, SRIP = 1; nothing moves it (its gradients are zero).
+    let zero = vec![0.0; 6];
+    assert_eq!(orthogonality(Objective::So, &zero, 3), (2.0, vec![0.0; 6]));
+    let (srip, srip_grad) = orthogonality(Objective::Srip, &zero, 3);
+    assert_close(srip, 1.0, 1e-12, "SRIP, zero layer");
+    assert!(srip_grad.iter().all(|g| *g == 0.0), "{srip_grad:?}");
 }
 
 #[test]

@@ -7,12 +7,12 @@ use burn::tensor::Device;
 use burn_mhe::Objective;
 use std::path::Path;
 
-use burn_mhe_train::{CheckpointState, RunFolder, TrainError};
+use burn_mhe_train::{CheckpointState, RunFolder, TrainError, init_seeded};
 use mhe_experiments::{
-    Architecture, DatasetChoice, ImageClassifierConfig, JobError, JobFiles, MheMode,
-    TrainJobConfig, TrainResults, resume, train,
+    Architecture, ClassWeighting, DatasetChoice, ImageClassifierConfig, JobError, JobFiles,
+    MheMode, TrainJobConfig, TrainResults, WeightParameterization, resume, train,
 };
-use support::scratch_path;
+use support::{assert_close, scratch_path};
 
 fn folder(name: &str) -> RunFolder {
     let root = scratch_path(&format!("mhe-train-{name}"));
@@ -232,6 +232,12 @@ fn bad_jobs_fail_before_training() {
     assert!(
         matches!(bad(missing), JobError::MissingDataDir(p) if p == std::path::Path::new("/no/such/mnist"))
     );
+    // Class weights for a class thinned out to nothing would be infinite.
+    let empty_class = tiny(MheMode::None, 1)
+        .with_imbalance(Some("0:0".parse().unwrap()))
+        .with_class_weighting(Some(ClassWeighting::Balanced));
+    let error = bad(empty_class).to_string();
+    assert!(error.contains("class 0 has no training items"), "{error}");
     assert!(resume(&run, &flex()).is_err());
 }
 
@@ -282,15 +288,71 @@ fn a_pole_objective_trains_and_resumes_with_its_poles() {
         full.test_accuracy
     );
     // The poles are parameters of the model: checkpointed with it, so epoch 2 resumes exactly.
-    let run = folder("mhc");
-    train(&config, &run, &flex()).unwrap();
-    for name in ["model", "optim", "scheduler"] {
-        std::fs::remove_file(run.checkpoint(name, 2)).unwrap();
+    assert_the_last_epoch_resumes_exactly(&config, "mhc", &full);
+}
+
+/// Trains `config` into a fresh folder, deletes its last epoch's checkpoint and results, and
+/// resumes it: the same curves and weights as the uninterrupted run `full`.
+fn assert_the_last_epoch_resumes_exactly(config: &TrainJobConfig, name: &str, full: &TrainResults) {
+    let run = folder(name);
+    train(config, &run, &flex()).unwrap();
+    for file in ["model", "optim", "scheduler"] {
+        std::fs::remove_file(run.checkpoint(file, config.epochs)).unwrap();
     }
     std::fs::remove_file(run.results()).unwrap();
     let resumed = resume(&run, &flex()).unwrap().results;
-    assert_eq!(curves(&resumed), curves(&full));
+    assert_eq!(curves(&resumed), curves(full));
     assert_eq!(resumed.weights_digest, full.weights_digest);
+}
+
+#[test]
+fn opt_trains_rotations_that_keep_the_initial_angles_and_resumes_exactly() {
+    let config = tiny(MheMode::None, 3).with_parameterization(Some(WeightParameterization::Opt));
+    let full = train(&config, &folder("opt-full"), &flex())
+        .unwrap()
+        .results;
+    assert!(
+        full.test_accuracy > 0.3,
+        "above chance: {}",
+        full.test_accuracy
+    );
+    // R is orthogonal: the trained classifier (its effective weight R W0) has the initial
+    // weight's angles between neurons and their lengths, where the plain baseline's move.
+    let initial = init_seeded(&flex().autodiff(), config.seed, |device| {
+        config.model.init(device)
+    });
+    let weight = initial.classifier().weight.val();
+    let angles = burn_mhe::nearest_angles(weight.clone().transpose());
+    let norms: Vec<f64> = weight
+        .powi_scalar(2)
+        .sum_dim(0)
+        .sqrt()
+        .into_data()
+        .iter::<f64>()
+        .collect();
+    let plain = train(&tiny(MheMode::None, 3), &folder("opt-plain"), &flex())
+        .unwrap()
+        .results;
+    for (what, trained, start) in [
+        ("angle", &full.classifier_nearest_angles, &angles),
+        ("norm", &full.classifier_norms, &norms),
+    ] {
+        for (a, b) in trained.iter().zip(start) {
+            assert_close(*a, *b, 1e-4, &format!("OPT classifier {what}"));
+        }
+    }
+    let moved = plain
+        .classifier_nearest_angles
+        .iter()
+        .zip(&angles)
+        .map(|(a, b)| (a - b).abs());
+    assert!(
+        moved.fold(0.0, f64::max) > 0.1,
+        "the baseline's angles move"
+    );
+    assert_ne!(full.weights_digest, plain.weights_digest);
+    // The rotations' generators are parameters: checkpointed, so epoch 3 resumes exactly.
+    assert_the_last_epoch_resumes_exactly(&config, "opt", &full);
 }
 
 /// How a file is damaged: what a full disk, a partial copy or a crash of the file system does.

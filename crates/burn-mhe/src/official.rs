@@ -84,7 +84,10 @@ pub struct FamilySetup {
 /// The released code's setup of `objective`: MHS 0.1 and 1, MGD, MHC and r-MHP 0.01 and 0.1, MHP
 /// 1 and 10, each with half-space hidden layers (r-MHP, on unnormalized neurons, has no half
 /// space). MMA is not in that code (Wang et al. released their own); it gets MHE's weights, 1
-/// and 10, in full space, as MHE (`s = 2`) itself.
+/// and 10, in full space, as MHE (`s = 2`) itself. SO and SRIP, the orthogonality controls, are
+/// not in that code either: they get the starting weights of Bansal et al.'s schedules (SO
+/// 1e-2, SRIP 1e-1, held constant here) on the hidden layers only, as their released code
+/// regularizes the conv layers and not the classifier (output weight 0), without half space.
 ///
 /// ```
 /// use burn_mhe::{Objective, official_family_setup};
@@ -104,5 +107,7 @@ pub fn official_family_setup(objective: Objective) -> FamilySetup {
         Objective::Mhp => setup(1.0, 10.0, true),
         Objective::Mgd | Objective::Mhc => setup(0.01, 0.1, true),
         Objective::RMhp => setup(0.01, 0.1, false),
+        Objective::So => setup(0.01, 0.0, false),
+        Objective::Srip => setup(0.1, 0.0, false),
     }
 }

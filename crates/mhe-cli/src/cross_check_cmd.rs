@@ -1,5 +1,6 @@
 //! `mhe cross-check`: the same weights give the same energy and gradient on a device as on the
-//! CPU, for every official variant and every other objective of the uniformity family.
+//! CPU, for every official variant, every other objective of the uniformity family and the
+//! orthogonality controls (SO, SRIP).
 //!
 //! Both float32 results are compared with the CPU's float64 one. A device passes an objective
 //! when its error is within the tolerance, or within [`ACCURACY_FACTOR`] times the CPU's own
@@ -90,7 +91,8 @@ fn loss_and_gradient(
     (grads.value.into_scalar::<f64>(), grad)
 }
 
-/// Every official power in both spaces (as MHE), then the family's other objectives.
+/// Every official power in both spaces (as MHE), then the family's other objectives and the
+/// orthogonality controls.
 fn every_objective() -> Vec<(String, LayerObjective)> {
     let init = |objective: Objective, config: &EnergyConfig| objective.init(config);
     let energies = OFFICIAL_VARIANTS.iter().flat_map(|variant| {
@@ -100,7 +102,7 @@ fn every_objective() -> Vec<(String, LayerObjective)> {
             (name, init(Objective::Mhe, &config))
         })
     });
-    let family = Objective::family().map(|objective| {
+    let family = Objective::others().map(|objective| {
         (
             objective.label().to_string(),
             init(objective, &EnergyConfig::new()),

@@ -51,7 +51,8 @@ pub struct ExperimentArgs {
     #[arg(long)]
     pub lr_step_epochs: Option<usize>,
     /// `variants`: the energies to run, e.g. `s=0,s=2,a2` (default: s=0,s=1,s=2,a0,a1,a2), and
-    /// any of the family's objectives by name (`mma,mhs,mgd,mhp,mhc,r-mhp`).
+    /// any of the family's objectives by name (`mma,mhs,mgd,mhp,mhc,r-mhp`) or the
+    /// orthogonality controls (`so,srip`).
     #[arg(long, value_delimiter = ',')]
     pub powers: Vec<String>,
     /// `variants`: run the family's other objectives (MMA, MHS, MGD, MHP, MHC, r-MHP) beside
@@ -61,9 +62,26 @@ pub struct ExperimentArgs {
     /// `width`: the width multipliers, e.g. `0.25,0.5,1` (default: 0.25,0.5,1,2).
     #[arg(long, value_delimiter = ',')]
     pub widths: Vec<f64>,
-    /// `depth`: the conv layers per stage, e.g. `1` (default: 1,2,3).
+    /// `depth`: the conv layers per stage, e.g. `1` (default: 1,2,3). `controls`: the CNN's
+    /// depth (default: 1).
     #[arg(long, value_delimiter = ',')]
     pub depths: Vec<usize>,
+    /// `controls`: multiples of the released MHE loss weights (default: 0.1,1,10).
+    #[arg(long, value_delimiter = ',')]
+    pub weight_scales: Vec<f64>,
+    /// `controls`: weight decays of the extra baselines (default: 0.0001,0.002; the reference
+    /// baseline keeps 0.0005).
+    #[arg(long, value_delimiter = ',')]
+    pub weight_decays: Vec<f64>,
+    /// `imbalance`: the class thinned out of the training split.
+    #[arg(long, default_value_t = defaults().imbalance_class)]
+    pub imbalance_class: usize,
+    /// `imbalance`: the fractions of its training items kept, e.g. `0.05,0.1` (default: 0.02).
+    #[arg(long, value_delimiter = ',')]
+    pub imbalance_fractions: Vec<f64>,
+    /// `imbalance`: add the CNN baseline trained with class-balanced loss weights.
+    #[arg(long)]
+    pub reweighted_baseline: bool,
     /// Backend to train on.
     #[arg(long, value_enum, default_value_t = DeviceChoice::Cpu)]
     pub device: DeviceChoice,
@@ -106,7 +124,12 @@ pub fn run(args: &ExperimentArgs) -> Result<String, CliError> {
         .with_lr_step_epochs(args.lr_step_epochs)
         .with_powers(args.powers())
         .with_widths(args.widths.clone())
-        .with_depths(args.depths.clone());
+        .with_depths(args.depths.clone())
+        .with_weight_scales(args.weight_scales.clone())
+        .with_weight_decays(args.weight_decays.clone())
+        .with_imbalance_class(args.imbalance_class)
+        .with_imbalance_fractions(args.imbalance_fractions.clone())
+        .with_reweighted_baseline(args.reweighted_baseline);
     let summary = run_experiment(&config, &args.out, &device)?;
     Ok(format!(
         "{}\nwritten to {}",

@@ -9,6 +9,7 @@ mod energy_cmd;
 mod experiment_cmd;
 mod npy;
 mod pipe;
+mod redraw_cmd;
 mod results_page_cmd;
 mod sphere_cmd;
 mod step_bench;
@@ -41,6 +42,8 @@ enum Command {
     Train(Box<train_cmd::TrainArgs>),
     /// Reproduce the paper's experiments: sweeps of training runs, summary and figures.
     Experiment(experiment_cmd::ExperimentArgs),
+    /// Redraw finished sweeps' figures and summaries from their committed runs (nothing trains).
+    Redraw(redraw_cmd::RedrawArgs),
     /// Regenerate the summary sections of a results page from the experiments' summaries.
     ResultsPage(results_page_cmd::ResultsPageArgs),
 }
@@ -56,6 +59,7 @@ fn main() -> ExitCode {
         Command::CrossCheck(args) => cross_check_cmd::run(args),
         Command::Train(args) => train_cmd::run(args),
         Command::Experiment(args) => experiment_cmd::run(args),
+        Command::Redraw(args) => redraw_cmd::run(args),
         Command::ResultsPage(args) => results_page_cmd::run(args),
     };
     match result {

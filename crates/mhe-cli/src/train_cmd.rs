@@ -7,8 +7,8 @@ use burn::config::Config;
 use burn_mhe_train::{OptimizerChoice, RunFolder};
 use clap::{Args, ValueEnum};
 use mhe_experiments::{
-    Architecture, DatasetChoice, ImageClassifierConfig, Imbalance, JobFiles, MheMode,
-    TrainJobConfig, TrainResults,
+    Architecture, ClassWeighting, DatasetChoice, ImageClassifierConfig, Imbalance, JobFiles,
+    MheMode, TrainJobConfig, TrainResults, WeightParameterization,
 };
 
 use crate::cli_error::CliError;
@@ -76,6 +76,14 @@ pub struct TrainArgs {
     /// Keep only a fraction of one class in the training split, e.g. `0:0.02`.
     #[arg(long)]
     pub imbalance: Option<Imbalance>,
+    /// Train every conv and linear weight through a reparameterization: `opt` (orthogonal
+    /// over-parameterization: `W = R W0`, `W0` frozen, `R` a learned rotation).
+    #[arg(long, value_enum)]
+    pub parameterization: Option<WeightParameterization>,
+    /// Weight the classes in the training loss: `balanced` gives class `c` the weight
+    /// `n / (C n_c)` (validation and test losses stay unweighted).
+    #[arg(long, value_enum)]
+    pub class_weighting: Option<ClassWeighting>,
     /// Train on at most this many items.
     #[arg(long)]
     pub train_limit: Option<usize>,
@@ -124,6 +132,8 @@ impl TrainArgs {
             .with_lr_step_epochs(self.lr_step_epochs)
             .with_grad_clip(self.grad_clip)
             .with_imbalance(self.imbalance)
+            .with_class_weighting(self.class_weighting)
+            .with_parameterization(self.parameterization)
             .with_train_limit(self.train_limit)
             .with_seed(self.seed)
             .with_device(Some(self.device.unwrap_or(DeviceChoice::Cpu).name()))

@@ -3,7 +3,7 @@
 use burn::tensor::Tensor;
 
 /// The values of a float tensor, row-major, as f64 on the host.
-pub(crate) fn host_values(tensor: Tensor<2>) -> Vec<f64> {
+pub(crate) fn host_values<const D: usize>(tensor: Tensor<D>) -> Vec<f64> {
     tensor
         .into_data()
         .convert::<f64>()

@@ -10,8 +10,8 @@ use burn::module::Module;
 use burn::tensor::Device;
 use burn::train::metric::AccuracyMetric;
 use burn_mhe::{
-    Distance, EnergyConfig, MheRegularizer, MheRegularizerConfig, Objective, official_family_setup,
-    official_loss_weights,
+    Distance, EnergyConfig, MheRegularizer, MheRegularizerConfig, Objective,
+    OrthogonalOverParameterization, official_family_setup, official_loss_weights,
 };
 use serde::{Deserialize, Serialize};
 
@@ -20,6 +20,7 @@ use crate::data::{DataSplits, Imbalance, SplitPlan};
 use crate::dataset::DatasetChoice;
 use crate::error::JobError;
 use crate::evaluate::{Predictions, TestScores, evaluate};
+use crate::host::host_values;
 use crate::model::{ImageClassifier, ImageClassifierConfig};
 use crate::results::{JobFiles, TrainResults};
 use burn_mhe_train::EpochRecord;
@@ -40,16 +41,18 @@ pub enum MheMode {
     /// Half-space MHE on hidden layers (neurons and their negations); the output layer keeps
     /// full-space MHE, as in the released code.
     HalfMhe,
-    /// Another objective of the hyperspherical-uniformity family on every layer, weighted by
-    /// the job's lambdas, hidden layers in half space where the released code has them there
-    /// ([`official_family_setup`]); on the command line by its name: `mma`, `mhs`, ...
+    /// Another objective of the hyperspherical-uniformity family, or an orthogonality control
+    /// (SO, SRIP), on every layer, weighted by the job's lambdas, hidden layers in half space
+    /// where the released code has them there ([`official_family_setup`]); on the command line
+    /// by its name: `mma`, `mhs`, ..., `so`, `srip`.
     Family(Objective),
 }
 
 impl MheMode {
-    /// Every mode: the baseline, MHE, half-space MHE, then the family's other objectives.
+    /// Every mode: the baseline, MHE, half-space MHE, then the family's other objectives and
+    /// the orthogonality controls.
     pub fn all() -> Vec<MheMode> {
-        let family = Objective::family().map(MheMode::Family);
+        let family = Objective::others().map(MheMode::Family);
         [MheMode::None, MheMode::Mhe, MheMode::HalfMhe]
             .into_iter()
             .chain(family)
@@ -89,7 +92,7 @@ impl MheMode {
 }
 
 /// `none`, `mhe`, `half-mhe`, then the family by name (`mma`, `mhs`, `mgd`, `mhp`, `mhc`,
-/// `r-mhp`).
+/// `r-mhp`) and the orthogonality controls (`so`, `srip`).
 #[cfg(feature = "clap")]
 impl clap::ValueEnum for MheMode {
     fn value_variants<'a>() -> &'a [Self] {
@@ -104,6 +107,62 @@ impl clap::ValueEnum for MheMode {
         };
         Some(clap::builder::PossibleValue::new(name))
     }
+}
+
+/// How the training loss weights the classes (validation and test losses stay unweighted).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
+pub enum ClassWeighting {
+    /// Class `c` weighted `n / (C n_c)` for `n` training items of `C` classes, `n_c` of class
+    /// `c` ("balanced", as scikit-learn's): every class weighs as much in the loss, the usual
+    /// baseline under class imbalance.
+    Balanced,
+}
+
+impl ClassWeighting {
+    /// The weight of each of `classes` classes for a training split of `labels`.
+    ///
+    /// # Errors
+    /// A class without training items (its weight would be infinite) or a label past
+    /// `classes`, named.
+    ///
+    /// ```
+    /// use mhe_experiments::ClassWeighting;
+    ///
+    /// let weights = ClassWeighting::Balanced.weights(&[0, 1, 1, 1], 2).unwrap();
+    /// assert_eq!(weights, [2.0, 2.0 / 3.0]);
+    /// assert!(ClassWeighting::Balanced.weights(&[1, 1], 2).is_err());
+    /// ```
+    pub fn weights(self, labels: &[usize], classes: usize) -> Result<Vec<f32>, JobError> {
+        let mut counts = vec![0usize; classes];
+        for &label in labels {
+            *counts.get_mut(label).ok_or_else(|| {
+                JobError::invalid_config(format!("label {label} of a {classes}-class model"))
+            })? += 1;
+        }
+        match counts.iter().position(|&count| count == 0) {
+            Some(class) => Err(JobError::invalid_config(format!(
+                "class {class} has no training items: it cannot be weighted"
+            ))),
+            None => Ok(counts
+                .iter()
+                .map(|&count| (labels.len() as f64 / (classes * count) as f64) as f32)
+                .collect()),
+        }
+    }
+}
+
+/// How the model's weights are parameterized while it trains.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
+pub enum WeightParameterization {
+    /// Orthogonal over-parameterization (OPT, Liu et al., CVPR 2021): every conv and linear
+    /// weight becomes `R W0`, its random initial weight frozen and `R` a learned rotation
+    /// ([`OrthogonalOverParameterization`](burn_mhe::OrthogonalOverParameterization)), so the
+    /// angles between neurons, and their energy, stay those of the initialization.
+    Opt,
 }
 
 /// Everything that defines a training run; saved as `config.json` in the run folder.
@@ -159,6 +218,12 @@ pub struct TrainJobConfig {
     /// Keep only a fraction of one class in the training split.
     #[config(default = "None")]
     pub imbalance: Option<Imbalance>,
+    /// Weight the classes in the training loss (`None`: unweighted).
+    #[config(default = "None")]
+    pub class_weighting: Option<ClassWeighting>,
+    /// Train the weights through a reparameterization (`None`: directly).
+    #[config(default = "None")]
+    pub parameterization: Option<WeightParameterization>,
     /// Train on at most this many items.
     #[config(default = "None")]
     pub train_limit: Option<usize>,
@@ -179,6 +244,15 @@ pub struct TrainJobConfig {
 }
 
 impl TrainJobConfig {
+    /// This job with the regularizer `mode` at the released code's loss weights for it (for
+    /// MHE, at the job's distance and power) times `scale`.
+    pub fn with_released_weights(self, mode: MheMode, scale: f64) -> Self {
+        let (hidden, output) = mode.official_weights(self.distance, self.s);
+        self.with_mhe(mode)
+            .with_lambda_hidden(hidden * scale)
+            .with_lambda_output(output * scale)
+    }
+
     /// Every value checked; the first bad one is the error. Nothing is trained before this.
     pub fn check(&self) -> Result<(), JobError> {
         let bad = |message: String| Err(JobError::invalid_config(message));
@@ -294,7 +368,7 @@ pub fn train(
     device: &Device,
 ) -> Result<TrainedRun, JobError> {
     config.check()?;
-    let splits = load_splits(config)?;
+    let data = load_data(config)?;
     let _lock = run.lock()?;
     if run.config().exists() {
         return Err(JobError::invalid_config(format!(
@@ -304,7 +378,7 @@ pub fn train(
     }
     let json = serde_json::to_string_pretty(config).expect("configurations serialize");
     write_atomically(&run.config(), &json)?;
-    fit_image_classifier(config, splits, run, device)
+    fit_image_classifier(config, data, run, device)
 }
 
 /// Continues the run in `run` from its last complete epoch (checkpoint and history both
@@ -324,8 +398,8 @@ pub fn resume(run: &RunFolder, device: &Device) -> Result<TrainedRun, JobError> 
     let config =
         TrainJobConfig::load(&path).map_err(|e| JobError::corrupt(path.clone(), e.to_string()))?;
     config.check()?;
-    let splits = load_splits(&config)?;
-    fit_image_classifier(&config, splits, run, device)
+    let data = load_data(&config)?;
+    fit_image_classifier(&config, data, run, device)
 }
 
 /// The finished run in `run` as its `results.json` and `predictions.json` hold it, checked
@@ -371,7 +445,14 @@ pub(crate) fn read_finished(run: &RunFolder) -> Result<(TrainResults, Prediction
     Ok((results, predictions))
 }
 
-fn load_splits(config: &TrainJobConfig) -> Result<DataSplits, JobError> {
+/// The job's data, checked before anything is written or trained: its splits and the class
+/// weights of its training loss (`None` unweighted).
+struct JobData {
+    splits: DataSplits,
+    class_weights: Option<Vec<f32>>,
+}
+
+fn load_data(config: &TrainJobConfig) -> Result<JobData, JobError> {
     let data_dir = config.data_dir.as_deref();
     let splits = config.dataset.load(data_dir, &config.split_plan())?;
     let shape = splits.train.image_shape();
@@ -382,6 +463,10 @@ fn load_splits(config: &TrainJobConfig) -> Result<DataSplits, JobError> {
             data_dir.unwrap_or("the dataset")
         )));
     }
+    let class_weights = config
+        .class_weighting
+        .map(|weighting| weighting.weights(&splits.train.labels(), config.model.classes))
+        .transpose()?;
     for (name, split) in [("training", &splits.train), ("validation", &splits.valid)] {
         if split.is_empty() {
             return Err(JobError::invalid_config(format!(
@@ -389,23 +474,39 @@ fn load_splits(config: &TrainJobConfig) -> Result<DataSplits, JobError> {
             )));
         }
     }
-    Ok(splits)
+    Ok(JobData {
+        splits,
+        class_weights,
+    })
 }
 
 /// Trains the job's image classifier with [`fit`] (resuming after the folder's complete
 /// epochs), then evaluates it and writes `predictions.json` and `results.json`.
 fn fit_image_classifier(
     config: &TrainJobConfig,
-    splits: DataSplits,
+    data: JobData,
     run: &RunFolder,
     device: &Device,
 ) -> Result<TrainedRun, JobError> {
+    let JobData {
+        splits,
+        class_weights,
+    } = data;
     let model = init_seeded(&device.clone().autodiff(), config.seed, |device| {
         config.model.init(device)
     });
+    let model = match config.parameterization {
+        Some(WeightParameterization::Opt) => {
+            model.apply_reparameterization(OrthogonalOverParameterization::new())
+        }
+        None => model,
+    };
     let mhe = config.regularizer(&model)?;
     mhe.check(&model)?;
-    let model = CrossEntropyClassifier::new(model);
+    let mut model = CrossEntropyClassifier::new(model);
+    if let Some(weights) = class_weights {
+        model = model.with_class_weights(weights);
+    }
     let model = match config.mhe {
         MheMode::None => WithMhe::measure_only(model, mhe),
         _ => WithMhe::new(model, mhe),
@@ -473,6 +574,22 @@ fn results(
         classifier_nearest_angles: burn_mhe::nearest_angles(
             classifier.classifier().weight.val().transpose(),
         ),
+        // Linear weights are [d_in, classes]: column c is class c's neuron.
+        classifier_norms: host_values(
+            classifier
+                .classifier()
+                .weight
+                .val()
+                .powi_scalar(2)
+                .sum_dim(0)
+                .sqrt(),
+        ),
+        classifier_biases: classifier
+            .classifier()
+            .bias
+            .as_ref()
+            .map(|bias| host_values(bias.val()))
+            .unwrap_or_default(),
         weights_digest: burn_mhe_train::weights_digest(classifier),
         hidden_energy: energy(burn_mhe::LayerRole::Hidden),
         output_energy: energy(burn_mhe::LayerRole::Output),

@@ -32,6 +32,9 @@ pub use download::download_mnist;
 pub use error::JobError;
 pub use evaluate::{Predictions, TestScores, evaluate};
 pub use idx::{IdxDataset, IdxError, ImageItem};
-pub use job::{ImageModel, MheMode, TrainJobConfig, TrainedRun, resume, train};
+pub use job::{
+    ClassWeighting, ImageModel, MheMode, TrainJobConfig, TrainedRun, WeightParameterization,
+    resume, train,
+};
 pub use model::{Architecture, ImageClassifier, ImageClassifierConfig};
 pub use results::{JobFiles, TrainResults};

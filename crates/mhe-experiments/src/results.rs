@@ -35,12 +35,33 @@ pub struct TrainResults {
     /// class's neuron at the end.
     #[serde(default)]
     pub classifier_nearest_angles: Vec<f64>,
+    /// For each class, the length of its classifier neuron at the end (empty in runs made
+    /// before it was recorded).
+    #[serde(default)]
+    pub classifier_norms: Vec<f64>,
+    /// For each class, its classifier bias at the end (empty as above, or without a bias).
+    #[serde(default)]
+    pub classifier_biases: Vec<f64>,
     /// [`weights_digest`](burn_mhe_train::weights_digest) of the final model: equal digests, equal
     /// weights.
     #[serde(default)]
     pub weights_digest: String,
     /// Training wall time, summed over epochs (and over resumed runs).
     pub wall_seconds: f64,
+}
+
+impl TrainResults {
+    /// The training accuracy of the last epoch (the running mean over its batches; `NaN`
+    /// without epochs).
+    pub fn last_train_accuracy(&self) -> f64 {
+        self.history.last().map_or(f64::NAN, |e| e.train_accuracy)
+    }
+
+    /// The train-test gap: [`last_train_accuracy`](Self::last_train_accuracy) minus test
+    /// accuracy.
+    pub fn generalization_gap(&self) -> f64 {
+        self.last_train_accuracy() - self.test_accuracy
+    }
 }
 
 /// The files a finished job adds to a [`RunFolder`].

@@ -10,6 +10,8 @@ mod mhs;
 mod mma;
 mod pole;
 mod rmhp;
+mod so;
+mod srip;
 
 use burn::config::Config;
 use burn::tensor::Tensor;
@@ -21,9 +23,10 @@ use crate::unit::{normalize, through_normalization, with_gradient};
 
 use pole::PoleKind;
 
-/// A hyperspherical-uniformity objective of a layer's neurons (rows), to minimize.
+/// A hyperspherical-uniformity objective of a layer's neurons (rows), to minimize, or one of
+/// the orthogonality regularizers that serve as its controls (SO, SRIP).
 ///
-/// Every objective but r-MHP normalizes the neurons first, `u = w / sqrt(||w||^2 + eps)` with
+/// Every objective but r-MHP, SO and SRIP normalizes the neurons first, `u = w / sqrt(||w||^2 + eps)` with
 /// the energy configuration's `eps`, and with its `half_space` takes the neurons and their
 /// negations as the points (`2N` of them), as the released code does on hidden layers; the
 /// other fields of [`EnergyConfig`] shape MHE only.
@@ -48,6 +51,13 @@ pub enum Objective {
     Mhc,
     /// Relaxed MHP on the unnormalized neurons (Liu et al. 2021): `||sum_i w_i||`.
     RMhp,
+    /// Soft orthogonality (Bansal et al. 2018) on the raw weight: `||W W^T - I||_F^2` for
+    /// `N <= d` rows, else `||W^T W - I||_F^2`.
+    So,
+    /// Spectral restricted isometry (Bansal et al. 2018) on the raw weight: the largest
+    /// singular value of SO's residual, by power iteration run to convergence from a fixed
+    /// start.
+    Srip,
 }
 
 impl Objective {
@@ -57,8 +67,8 @@ impl Objective {
     /// MHC's sharpness `gamma` in `-log mean exp(-gamma d^2) / gamma`.
     pub const MHC_GAMMA: f64 = pole::MHC_GAMMA;
 
-    /// Every objective, MHE first.
-    pub const ALL: [Objective; 7] = [
+    /// Every objective, MHE first, the orthogonality regularizers last.
+    pub const ALL: [Objective; 9] = [
         Objective::Mhe,
         Objective::Mma,
         Objective::Mhs,
@@ -66,13 +76,27 @@ impl Objective {
         Objective::Mhp,
         Objective::Mhc,
         Objective::RMhp,
+        Objective::So,
+        Objective::Srip,
     ];
 
-    /// Every objective but MHE, in the order of [`ALL`](Self::ALL).
+    /// The uniformity family's objectives but MHE (MMA, MHS, MGD, MHP, MHC, r-MHP), in the
+    /// order of [`ALL`](Self::ALL).
     pub fn family() -> impl Iterator<Item = Objective> {
+        Self::others().filter(|objective| !objective.is_orthogonality())
+    }
+
+    /// Every objective but MHE: the family's, then SO and SRIP.
+    pub fn others() -> impl Iterator<Item = Objective> {
         Self::ALL
             .into_iter()
             .filter(|objective| *objective != Objective::Mhe)
+    }
+
+    /// Whether it is an orthogonality regularizer (SO, SRIP) rather than a uniformity
+    /// objective: it takes the raw weight, norms included, and has no half space.
+    pub fn is_orthogonality(self) -> bool {
+        matches!(self, Objective::So | Objective::Srip)
     }
 
     /// Its name in tables and on the command line.
@@ -85,6 +109,8 @@ impl Objective {
             Objective::Mhp => "mhp",
             Objective::Mhc => "mhc",
             Objective::RMhp => "r-mhp",
+            Objective::So => "so",
+            Objective::Srip => "srip",
         }
     }
 
@@ -249,6 +275,8 @@ impl LayerObjective {
             (Objective::Mhs, _) => on_units(mhs::value_and_grad),
             (Objective::Mgd, _) => on_units(mgd::value_and_grad),
             (Objective::RMhp, _) => no_pole(rmhp::value_and_grad(neurons)),
+            (Objective::So, _) => no_pole(so::value_and_grad(neurons)),
+            (Objective::Srip, _) => no_pole(srip::value_and_grad(neurons)),
             (Objective::Mhp, Some(pole)) => on_pole(PoleKind::Potential, pole),
             (Objective::Mhc, Some(pole)) => on_pole(PoleKind::Covering, pole),
             (Objective::Mhp | Objective::Mhc, None) => {

@@ -97,7 +97,7 @@ pub(super) fn draw_figures(
             &sweep("conv layers per stage"),
             &out.join("accuracy_vs_depth"),
         )?),
-        ExperimentName::Variants | ExperimentName::Imbalance => {}
+        ExperimentName::Variants | ExperimentName::Imbalance | ExperimentName::Controls => {}
     }
 
     let panel = |title: &str, angles: fn(&Sample) -> &Vec<f64>| HistogramPanel {
@@ -115,11 +115,26 @@ pub(super) fn draw_figures(
             &s.classifier_angles
         }),
     ]);
-    written.extend(save(&angles, &out.join("angles"))?);
+    match samples.is_empty() {
+        true => remove_figure(&out.join("angles"))?,
+        false => written.extend(save(&angles, &out.join("angles"))?),
+    }
 
     let features: Vec<FeaturePanel> = samples.iter().filter_map(|s| s.features.clone()).collect();
     if !features.is_empty() {
         written.extend(save(&FeatureFigure(features), &out.join("imbalance"))?);
     }
     Ok(written)
+}
+
+/// Deletes the files of a figure not drawn this time (a sweep redrawn without the data of
+/// one), so that no stale figure is left beside the new ones.
+fn remove_figure(stem: &Path) -> Result<(), JobError> {
+    for extension in ["png", "svg"] {
+        let file = stem.with_extension(extension);
+        if file.is_file() {
+            std::fs::remove_file(&file).map_err(burn_mhe_train::TrainError::io(&file))?;
+        }
+    }
+    Ok(())
 }

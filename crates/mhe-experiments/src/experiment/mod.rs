@@ -8,6 +8,7 @@
 //! also on another machine. Then `OUT/summary.json`, `OUT/summary.md` and the figures (PNG and
 //! SVG) are written.
 
+mod convergence;
 mod drawing;
 mod figures;
 mod page;
@@ -24,14 +25,17 @@ use burn_mhe::LayerRole;
 use serde::{Deserialize, Serialize};
 
 use burn_mhe::pairwise_angles;
+pub use convergence::{
+    CONVERGED_TRAIN_ACCURACY_CHANGE, CONVERGED_VALID_LOSS_CHANGE, CONVERGENCE_WINDOW, Convergence,
+};
 pub use figures::{
     FeatureFigure, FeaturePanel, Figure, HistogramFigure, HistogramPanel, LineFigure, LinePanel,
     Series, angle_histogram, save,
 };
 pub use page::render_page;
-pub use paired::{McNemar, PairedComparison, TTest, wilcoxon_signed_rank};
+pub use paired::{McNemar, PairedComparison, PairedDifferences, TTest, wilcoxon_signed_rank};
 pub use plan::{ExperimentConfig, ExperimentName, Setting, slug};
-pub use summary::{ExperimentSummary, SettingSummary, Stat};
+pub use summary::{ExperimentSummary, RareClass, RareNeuron, SettingSummary, Stat};
 
 use drawing::draw_figures;
 
@@ -48,12 +52,13 @@ use burn_mhe_train::{RunFolder, read_json};
 
 /// Which configurations of a sweep are drawn in its curves and angle figures: the released
 /// three of the variants; width 1 or depth 2, or, in a sweep without it, its widest or deepest
-/// networks; every configuration of the imbalance experiment.
+/// networks; every configuration of the imbalance experiment; the baseline, MHE and
+/// half-space MHE at the released weights, SO, SRIP and OPT of the controls.
 fn headlines(settings: &[Setting], name: ExperimentName) -> Vec<bool> {
     let preferred = match name {
         ExperimentName::Width => Some(1.0),
         ExperimentName::Depth => Some(2.0),
-        ExperimentName::Variants | ExperimentName::Imbalance => None,
+        ExperimentName::Variants | ExperimentName::Imbalance | ExperimentName::Controls => None,
     };
     let xs: Vec<f64> = settings.iter().filter_map(|setting| setting.x).collect();
     let drawn_x = preferred
@@ -67,6 +72,8 @@ fn headlines(settings: &[Setting], name: ExperimentName) -> Vec<bool> {
             }
             ExperimentName::Width | ExperimentName::Depth => setting.x == drawn_x,
             ExperimentName::Imbalance => true,
+            ExperimentName::Controls => ["baseline", "mhe x1", "half-mhe x1", "so", "srip", "opt"]
+                .contains(&setting.label.as_str()),
         })
         .collect()
 }
@@ -98,12 +105,7 @@ pub fn run_experiment(
     out: &Path,
     device: &Device,
 ) -> Result<ExperimentSummary, JobError> {
-    if config.seeds == 0 || config.epochs == 0 {
-        return Err(JobError::invalid_config(
-            "seeds and epochs must be at least 1".into(),
-        ));
-    }
-    config.check().map_err(JobError::invalid_config)?;
+    check_sizes(config)?;
     config.dataset.folder(config.data_dir.as_deref())?;
     let settings = config.settings();
     for setting in &settings {
@@ -128,11 +130,65 @@ pub fn run_experiment(
             finished[index].push(outcome);
         }
     }
-    let summaries = summarize(&settings, &finished);
+    write_summary(
+        config,
+        format!("{device:?}"),
+        out,
+        &settings,
+        &finished,
+        &headlines,
+    )
+}
+
+/// Redraws the figures of the finished sweep in `out` and rewrites its `summary.json` and
+/// `summary.md` from its committed runs, as on a fresh clone: nothing trains, and the
+/// configuration and device are the committed summary's. The angle figure draws the
+/// configurations whose first run kept its figure data (`figure-data.json`) and is left out
+/// (its old files deleted) where none did; only `mhe experiment`, which trains those runs again,
+/// makes it for them. `out` is held ([`FolderLock`]) meanwhile.
+///
+/// A summary written before fields were added to it is rewritten with them.
+///
+/// # Errors
+/// No or a damaged `summary.json`, one naming no seed or epoch, or a run that is missing, of
+/// another configuration, or whose files are damaged, named.
+pub fn redraw_experiment(out: &Path) -> Result<ExperimentSummary, JobError> {
+    let (config, device) = ExperimentSummary::read_sweep(&out.join("summary.json"))?;
+    check_sizes(&config)?;
+    let settings = config.settings();
+    let headlines = headlines(&settings, config.name);
+    let _lock = FolderLock::acquire(out)?;
+    let finished = reuse_sweep(&config, out, &settings, &headlines)?;
+    write_summary(&config, device, out, &settings, &finished, &headlines)
+}
+
+/// `Ok` for a sweep of at least one seed and one epoch whose sizes [`ExperimentConfig::check`]
+/// accepts.
+fn check_sizes(config: &ExperimentConfig) -> Result<(), JobError> {
+    if config.seeds == 0 || config.epochs == 0 {
+        return Err(JobError::invalid_config(
+            "seeds and epochs must be at least 1".into(),
+        ));
+    }
+    config.check().map_err(JobError::invalid_config)
+}
+
+/// Summarizes the finished runs of a sweep, draws its figures and writes `summary.json` and
+/// `summary.md` into `out`. `finished[k]` holds the runs of `settings[k]`, one per seed;
+/// `headlines[k]` says whether `settings[k]` is drawn.
+fn write_summary(
+    config: &ExperimentConfig,
+    device: String,
+    out: &Path,
+    settings: &[Setting],
+    finished: &[Vec<FinishedRun>],
+    headlines: &[bool],
+) -> Result<ExperimentSummary, JobError> {
+    let summaries = summarize(settings, finished);
     let histories: Vec<(String, Vec<TrainResults>)> = settings
         .iter()
-        .zip(&finished)
-        .zip(&headlines)
+        .zip(finished)
+        .zip(headlines)
         .filter(|(_, drawn)| **drawn)
         .map(|((setting, runs), _)| {
             let results = runs.iter().map(|r| r.results.clone()).collect();
@@ -146,7 +202,7 @@ pub fn run_experiment(
     let figures = draw_figures(config, out, &summaries, &histories, &samples)?;
     let summary = ExperimentSummary {
         config: config.clone(),
-        device: format!("{device:?}"),
+        device,
         split_sizes: finished[0][0].results.split_sizes,
         settings: summaries,
         figures: figures
@@ -167,22 +223,58 @@ pub fn run_experiment(
 }
 
 /// The summary of each configuration of a sweep from its finished runs (`finished[k]`: the
-/// runs of `settings[k]`, one per seed), each compared with its baseline seed by seed.
+/// runs of `settings[k]`, one per seed), each compared with its baseline seed by seed: in test
+/// accuracy, in the train-test gap and, for an imbalanced training split, in the rare class's
+/// recall.
 fn summarize(settings: &[Setting], finished: &[Vec<FinishedRun>]) -> Vec<SettingSummary> {
     settings
         .iter()
         .zip(finished)
         .map(|(setting, runs)| {
             let results: Vec<TrainResults> = runs.iter().map(|r| r.results.clone()).collect();
-            let baseline = baseline_of(setting, settings).map(|b| {
-                let scores = |runs: &[FinishedRun]| -> Vec<(f64, Vec<bool>)> {
+            let baseline = baseline_of(setting, settings);
+            let compare = |scores: &dyn Fn(&[FinishedRun]) -> Vec<SeedScore>| {
+                baseline.map(|b| {
+                    PairedComparison::of(&settings[b].label, &scores(runs), &scores(&finished[b]))
+                })
+            };
+            let accuracy = compare(&|runs| {
+                runs.iter()
+                    .map(|r| (r.results.test_accuracy, r.predictions.correct()))
+                    .collect()
+            });
+            let rare_recall = setting
+                .job
+                .imbalance
+                .and_then(|imbalance| compare(&|runs| rare_class_scores(runs, imbalance.class)));
+            let gap = baseline.map(|b| {
+                let gaps = |runs: &[FinishedRun]| -> Vec<f64> {
                     runs.iter()
-                        .map(|r| (r.results.test_accuracy, r.predictions.correct()))
+                        .map(|r| r.results.generalization_gap())
                         .collect()
                 };
-                PairedComparison::of(&settings[b].label, &scores(runs), &scores(&finished[b]))
+                PairedDifferences::of(&gaps(runs), &gaps(&finished[b]))
             });
-            SettingSummary::of(setting, &results, baseline)
+            SettingSummary::of(setting, &results, accuracy, rare_recall, gap)
+        })
+        .collect()
+}
+
+/// One seed's score (test accuracy, or a class's recall) and whether each item it counts was
+/// classified correctly.
+type SeedScore = (f64, Vec<bool>);
+
+/// Each run's recall of `class` on the test split and whether each test item of that class was
+/// classified correctly.
+fn rare_class_scores(runs: &[FinishedRun], class: usize) -> Vec<SeedScore> {
+    runs.iter()
+        .map(|r| {
+            let of_class: Vec<bool> = (r.predictions.labels.iter().zip(r.predictions.correct()))
+                .filter(|(label, _)| **label == class)
+                .map(|(_, correct)| correct)
+                .collect();
+            let recall = of_class.iter().filter(|c| **c).count() as f64 / of_class.len() as f64;
+            (recall, of_class)
         })
         .collect()
 }
@@ -198,19 +290,33 @@ pub fn summarize_runs(
     out: &Path,
 ) -> Result<Vec<SettingSummary>, JobError> {
     let settings = config.settings();
-    let finished = settings
+    let finished = reuse_sweep(config, out, &settings, &vec![false; settings.len()])?;
+    Ok(summarize(&settings, &finished))
+}
+
+/// Every finished run of the sweep `config` in `out`, read and checked as a sweep reuses it;
+/// the first run of each configuration `drawn` also with its figure data where it kept some.
+fn reuse_sweep(
+    config: &ExperimentConfig,
+    out: &Path,
+    settings: &[Setting],
+    drawn: &[bool],
+) -> Result<Vec<Vec<FinishedRun>>, JobError> {
+    settings
         .iter()
-        .map(|setting| {
+        .zip(drawn)
+        .map(|(setting, drawn)| {
             seeds(config)
-                .map(|seed| {
+                .enumerate()
+                .map(|(done_here, seed)| {
                     let run = run_folder(out, setting, seed);
                     check_same_job(&setting.job.clone().with_seed(seed as u64), &run)?;
-                    reuse(&run, false)
+                    let kept = done_here == 0 && *drawn && sample_file(&run).is_file();
+                    reuse(&run, kept)
                 })
-                .collect::<Result<Vec<_>, JobError>>()
+                .collect()
         })
-        .collect::<Result<Vec<_>, JobError>>()?;
-    Ok(summarize(&settings, &finished))
+        .collect()
 }
 
 /// The seeds a sweep runs.
@@ -238,17 +344,18 @@ fn check_same_job(job: &TrainJobConfig, run: &RunFolder) -> Result<(), JobError>
     }
 }
 
-/// The index of the baseline `setting` is compared with: the configuration without MHE of the
-/// same architecture at the same width or depth. `None` for a baseline itself.
+/// The index of the baseline `setting` is compared with: the first configuration without MHE
+/// of the same architecture at the same width or depth. `None` for that baseline itself (the
+/// controls' other baselines, at other weight decays, are compared with it).
 fn baseline_of(setting: &Setting, settings: &[Setting]) -> Option<usize> {
-    if setting.mhe == MheMode::None {
-        return None;
-    }
-    settings.iter().position(|s| {
-        s.mhe == MheMode::None
-            && s.x == setting.x
-            && s.job.model.architecture == setting.job.model.architecture
-    })
+    settings
+        .iter()
+        .position(|s| {
+            s.mhe == MheMode::None
+                && s.x == setting.x
+                && s.job.model.architecture == setting.job.model.architecture
+        })
+        .filter(|&b| settings[b].label != setting.label)
 }
 
 /// The file of a run's figure data.

@@ -19,6 +19,7 @@ use std::path::Path;
 use burn_mhe_train::read_json;
 
 use super::paired::{TTest, wilcoxon_signed_rank};
+use super::summary::points;
 use crate::error::JobError;
 
 /// One paired comparison on the page: a configuration against its baseline over some seeds.
@@ -39,11 +40,16 @@ impl PageTest {
     }
 }
 
+/// The indices of `p_values` from the smallest value to the largest.
+fn ascending(p_values: &[f64]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..p_values.len()).collect();
+    order.sort_by(|&a, &b| p_values[a].total_cmp(&p_values[b]));
+    order
+}
+
 /// Holm's step-down adjustment of `p_values` (the family-wise error rate), in their order.
 pub(crate) fn holm(p_values: &[f64]) -> Vec<f64> {
-    let m = p_values.len();
-    let mut order: Vec<usize> = (0..m).collect();
-    order.sort_by(|&a, &b| p_values[a].total_cmp(&p_values[b]));
+    let (m, order) = (p_values.len(), ascending(p_values));
     let mut adjusted = vec![0.0; m];
     let mut running: f64 = 0.0;
     for (rank, &index) in order.iter().enumerate() {
@@ -56,9 +62,7 @@ pub(crate) fn holm(p_values: &[f64]) -> Vec<f64> {
 /// Benjamini-Hochberg's step-up adjustment of `p_values` (the false discovery rate), in their
 /// order.
 pub(crate) fn benjamini_hochberg(p_values: &[f64]) -> Vec<f64> {
-    let m = p_values.len();
-    let mut order: Vec<usize> = (0..m).collect();
-    order.sort_by(|&a, &b| p_values[a].total_cmp(&p_values[b]));
+    let (m, order) = (p_values.len(), ascending(p_values));
     let mut adjusted = vec![0.0; m];
     let mut running: f64 = 1.0;
     for (rank, &index) in order.iter().enumerate().rev() {
@@ -128,11 +132,6 @@ pub(crate) fn pooled_test(root: &Path, spec: &str) -> Result<PageTest, JobError>
         label: label.to_string(),
         differences,
     })
-}
-
-/// Percentage points with a sign.
-fn points(fraction: f64) -> String {
-    format!("{:+.2}", 100.0 * fraction)
 }
 
 /// A p-value as the page prints it.

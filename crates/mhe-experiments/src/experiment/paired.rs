@@ -177,21 +177,56 @@ impl PairedComparison {
     /// The comparison from each seed's test accuracies and per-item correctness, for this
     /// configuration and its baseline (the same seeds, in the same order).
     pub fn of(baseline: &str, this: &[(f64, Vec<bool>)], reference: &[(f64, Vec<bool>)]) -> Self {
-        let differences: Vec<f64> = this
-            .iter()
-            .zip(reference)
-            .map(|((a, _), (b, _))| a - b)
-            .collect();
+        let scores = |runs: &[(f64, Vec<bool>)]| -> Vec<f64> {
+            runs.iter().map(|(score, _)| *score).collect()
+        };
+        let paired = PairedDifferences::of(&scores(this), &scores(reference));
         Self {
             baseline: baseline.to_string(),
-            mean_difference: differences.iter().sum::<f64>() / differences.len() as f64,
-            t_test: TTest::of(&differences),
-            wilcoxon_p: wilcoxon_signed_rank(&differences),
+            differences: paired.differences,
+            mean_difference: paired.mean_difference,
+            t_test: paired.t_test,
+            wilcoxon_p: paired.wilcoxon_p,
             mcnemar: this
                 .iter()
                 .zip(reference)
                 .map(|((_, a), (_, b))| McNemar::of(a, b))
                 .collect(),
+        }
+    }
+}
+
+/// One per-seed quantity of a configuration against its baseline's (e.g. the train-test gap):
+/// the differences, their mean, t-test and Wilcoxon p-value.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PairedDifferences {
+    /// Per seed (in seed order): this configuration's value minus the baseline's.
+    pub differences: Vec<f64>,
+    /// Their mean.
+    pub mean_difference: f64,
+    /// t-test and 95% interval of the mean difference (`None` below two seeds or without
+    /// spread).
+    pub t_test: Option<TTest>,
+    /// Wilcoxon signed-rank p-value of the differences.
+    pub wilcoxon_p: Option<f64>,
+}
+
+impl PairedDifferences {
+    /// `this[k] - reference[k]` for each seed `k`, with their statistics.
+    ///
+    /// ```
+    /// use mhe_experiments::experiment::PairedDifferences;
+    ///
+    /// let paired = PairedDifferences::of(&[0.3, 0.5, 0.4], &[0.1, 0.2, 0.3]);
+    /// assert!((paired.mean_difference - 0.2).abs() < 1e-12);
+    /// assert_eq!(paired.differences.len(), 3);
+    /// ```
+    pub fn of(this: &[f64], reference: &[f64]) -> Self {
+        let differences: Vec<f64> = this.iter().zip(reference).map(|(a, b)| a - b).collect();
+        Self {
+            mean_difference: differences.iter().sum::<f64>() / differences.len() as f64,
+            t_test: TTest::of(&differences),
+            wilcoxon_p: wilcoxon_signed_rank(&differences),
             differences,
         }
     }

@@ -1,12 +1,12 @@
 //! Which training runs each experiment sweeps over.
 
 use burn::config::Config;
-use burn_mhe::{OFFICIAL_VARIANTS, Objective, official_loss_weights};
+use burn_mhe::{OFFICIAL_VARIANTS, Objective};
 use serde::{Deserialize, Serialize};
 
 use crate::data::Imbalance;
 use crate::dataset::DatasetChoice;
-use crate::job::{MheMode, TrainJobConfig};
+use crate::job::{ClassWeighting, MheMode, TrainJobConfig, WeightParameterization};
 use crate::model::{Architecture, ImageClassifierConfig};
 
 /// The experiments of the paper, as sweeps of training runs.
@@ -21,9 +21,15 @@ pub enum ExperimentName {
     Width,
     /// The same over 1, 2, 3 conv layers per stage.
     Depth,
-    /// 98% of class 0 removed from the training split; the 2-D feature CNN without and with
-    /// output-layer MHE.
+    /// 98% of class 0 removed from the training split (or the classes and fractions named);
+    /// the 2-D feature CNN and the CNN without and with output-layer MHE (and, if asked, the
+    /// CNN with a class-weighted loss).
     Imbalance,
+    /// Controls beside MHE on one CNN (depth 1 unless `depths` names one): the baseline at other
+    /// weight decays, MHE and half-space MHE at multiples of the released loss weights, the
+    /// orthogonality regularizers SO and SRIP, and OPT; every configuration is compared with
+    /// the baseline at the default weight decay.
+    Controls,
 }
 
 /// The sizes an experiment runs at.
@@ -65,9 +71,28 @@ pub struct ExperimentConfig {
     /// `width`: the width multipliers; empty: 1/4, 1/2, 1, 2.
     #[config(default = "Vec::new()")]
     pub widths: Vec<f64>,
-    /// `depth`: the conv layers per stage; empty: 1, 2, 3.
+    /// `depth`: the conv layers per stage; empty: 1, 2, 3. `controls`: the first is the CNN's
+    /// depth; empty: 1.
     #[config(default = "Vec::new()")]
     pub depths: Vec<usize>,
+    /// `controls`: multiples of the released MHE loss weights; empty: 0.1, 1, 10.
+    #[config(default = "Vec::new()")]
+    pub weight_scales: Vec<f64>,
+    /// `controls`: weight decays of the extra baselines; empty: 1e-4 and 2e-3 (the default
+    /// baseline's is 5e-4).
+    #[config(default = "Vec::new()")]
+    pub weight_decays: Vec<f64>,
+    /// `imbalance`: the class thinned out of the training split.
+    #[config(default = 0)]
+    pub imbalance_class: usize,
+    /// `imbalance`: the fractions of its training items kept, one set of configurations each
+    /// (labelled `keep F`); empty: 0.02, unlabelled.
+    #[config(default = "Vec::new()")]
+    pub imbalance_fractions: Vec<f64>,
+    /// `imbalance`: add the CNN baseline trained with class-balanced loss weights
+    /// ([`ClassWeighting::Balanced`](crate::ClassWeighting::Balanced)).
+    #[config(default = false)]
+    pub reweighted_baseline: bool,
 }
 
 /// One configuration of a sweep, run once per seed.
@@ -96,12 +121,13 @@ impl ExperimentConfig {
             .with_lr_step_epochs(self.lr_step_epochs)
     }
 
-    /// An error naming an unknown power tag, a bad width or a depth of 0.
+    /// An error naming an unknown power tag, a bad width, a depth of 0, a weight scale that is
+    /// not positive or a negative weight decay.
     pub fn check(&self) -> Result<(), String> {
         let known: Vec<&str> = OFFICIAL_VARIANTS
             .iter()
             .map(|v| v.label)
-            .chain(Objective::family().map(Objective::label))
+            .chain(Objective::others().map(Objective::label))
             .collect();
         if let Some(tag) = self
             .powers
@@ -115,6 +141,26 @@ impl ExperimentConfig {
         }
         if self.depths.contains(&0) {
             return Err("depths must be at least 1 conv layer per stage, got 0".into());
+        }
+        let positive = |x: &f64| x.is_finite() && *x > 0.0;
+        if let Some(scale) = self.weight_scales.iter().find(|x| !positive(x)) {
+            return Err(format!("weight scales must be positive, got {scale}"));
+        }
+        if let Some(decay) = self
+            .weight_decays
+            .iter()
+            .find(|x| !(**x == 0.0 || positive(x)))
+        {
+            return Err(format!(
+                "weight decays must be finite and >= 0, got {decay}"
+            ));
+        }
+        for fraction in &self.imbalance_fractions {
+            let imbalance = Imbalance {
+                class: self.imbalance_class,
+                fraction: *fraction,
+            };
+            imbalance.check()?;
         }
         Ok(())
     }
@@ -166,13 +212,11 @@ impl ExperimentConfig {
                     .filter(|v| self.powers.is_empty() || named(v.label));
                 for mode in [MheMode::Mhe, MheMode::HalfMhe] {
                     for variant in powers.clone() {
-                        let (hidden, output) = official_loss_weights(&variant.energy());
                         let job = base
                             .clone()
                             .with_distance(variant.distance)
                             .with_s(variant.s)
-                            .with_lambda_hidden(hidden)
-                            .with_lambda_output(output);
+                            .with_released_weights(mode, 1.0);
                         settings.push(setting(
                             format!("{} {}", mode.name(), variant.label),
                             mode,
@@ -181,14 +225,11 @@ impl ExperimentConfig {
                         ));
                     }
                 }
-                // The family's objectives with the released code's weights.
-                for objective in Objective::family().filter(|o| named(o.label())) {
+                // The family's objectives and the orthogonality controls with their weights
+                // (official_family_setup).
+                for objective in Objective::others().filter(|o| named(o.label())) {
                     let mode = MheMode::Family(objective);
-                    let (hidden, output) = mode.official_weights(base.distance, base.s);
-                    let job = base
-                        .clone()
-                        .with_lambda_hidden(hidden)
-                        .with_lambda_output(output);
+                    let job = base.clone().with_released_weights(mode, 1.0);
                     settings.push(setting(mode.name().into(), mode, None, job));
                 }
                 settings
@@ -207,38 +248,100 @@ impl ExperimentConfig {
                 };
                 self.sweep("depth", &depths, |model, d| model.depth = d as usize)
             }
-            ExperimentName::Imbalance => {
-                let imbalanced = |architecture| {
-                    self.job(architecture).with_imbalance(Some(Imbalance {
-                        class: 0,
-                        fraction: 0.02,
-                    }))
-                };
-                // In the plane, two close classifier neurons make the energy's gradient
-                // explode (SGD diverges at lambda_output 1 and 10); clipping keeps both 2-D
-                // runs on the same optimizer.
-                let plane = imbalanced(Architecture::Cnn2d).with_grad_clip(Some(5.0));
-                let cnn = imbalanced(Architecture::Cnn);
-                // Output-layer MHE only, as the paper's Figure 4: the 2-D model for the figure,
-                // the CNN for accuracy.
-                vec![
-                    setting("baseline 2-d".into(), MheMode::None, None, plane.clone()),
-                    setting(
-                        "output mhe 2-d".into(),
-                        MheMode::Mhe,
-                        None,
-                        plane.with_lambda_hidden(0.0),
-                    ),
-                    setting("baseline".into(), MheMode::None, None, cnn.clone()),
-                    setting(
-                        "output mhe".into(),
-                        MheMode::Mhe,
-                        None,
-                        cnn.with_lambda_hidden(0.0),
-                    ),
-                ]
+            ExperimentName::Controls => self.controls(),
+            ExperimentName::Imbalance => self.imbalance(),
+        }
+    }
+}
+
+impl ExperimentConfig {
+    /// The configurations of the `imbalance` experiment: for each fraction kept, the 2-D
+    /// feature CNN and the CNN without and with output-layer MHE (as the paper's Figure 4: the
+    /// 2-D model for the figure, the CNN for accuracy), then the reweighted CNN baseline if
+    /// asked. The default (2% of class 0 kept) is unlabelled, as in the first sweeps.
+    fn imbalance(&self) -> Vec<Setting> {
+        let fractions: Vec<(f64, Option<f64>)> = match self.imbalance_fractions.is_empty() {
+            true => vec![(0.02, None)],
+            false => self
+                .imbalance_fractions
+                .iter()
+                .map(|&f| (f, Some(f)))
+                .collect(),
+        };
+        let mut settings = Vec::new();
+        for (fraction, labelled) in fractions {
+            let suffix = labelled.map(|f| format!(" keep {f}")).unwrap_or_default();
+            let imbalanced = |architecture| {
+                self.job(architecture).with_imbalance(Some(Imbalance {
+                    class: self.imbalance_class,
+                    fraction,
+                }))
+            };
+            // In the plane, two close classifier neurons make the energy's gradient explode
+            // (SGD diverges at lambda_output 1 and 10); clipping keeps both 2-D runs on the
+            // same optimizer.
+            let plane = imbalanced(Architecture::Cnn2d).with_grad_clip(Some(5.0));
+            let cnn = imbalanced(Architecture::Cnn);
+            let setting = |label: &str, mhe, job: TrainJobConfig| Setting {
+                label: format!("{label}{suffix}"),
+                mhe,
+                x: labelled,
+                job: job.with_mhe(mhe),
+            };
+            settings.extend([
+                setting("baseline 2-d", MheMode::None, plane.clone()),
+                setting(
+                    "output mhe 2-d",
+                    MheMode::Mhe,
+                    plane.with_lambda_hidden(0.0),
+                ),
+                setting("baseline", MheMode::None, cnn.clone()),
+                setting(
+                    "output mhe",
+                    MheMode::Mhe,
+                    cnn.clone().with_lambda_hidden(0.0),
+                ),
+            ]);
+            if self.reweighted_baseline {
+                let reweighted = cnn.with_class_weighting(Some(ClassWeighting::Balanced));
+                settings.push(setting("baseline reweighted", MheMode::None, reweighted));
             }
         }
+        settings
+    }
+    /// The configurations of the `controls` experiment, the reference baseline first.
+    fn controls(&self) -> Vec<Setting> {
+        let mut base = self.job(Architecture::Cnn);
+        base.model.depth = self.depths.first().copied().unwrap_or(1);
+        let or = |values: &[f64], default: &[f64]| match values.is_empty() {
+            true => default.to_vec(),
+            false => values.to_vec(),
+        };
+        let setting = |label: String, mhe: MheMode, job: TrainJobConfig| Setting {
+            label,
+            mhe,
+            x: None,
+            job: job.with_mhe(mhe),
+        };
+        let mut settings = vec![setting("baseline".into(), MheMode::None, base.clone())];
+        for decay in or(&self.weight_decays, &[1e-4, 2e-3]) {
+            let job = base.clone().with_weight_decay(decay);
+            settings.push(setting(format!("baseline wd {decay}"), MheMode::None, job));
+        }
+        for mode in [MheMode::Mhe, MheMode::HalfMhe] {
+            for scale in or(&self.weight_scales, &[0.1, 1.0, 10.0]) {
+                let job = base.clone().with_released_weights(mode, scale);
+                settings.push(setting(format!("{} x{scale}", mode.name()), mode, job));
+            }
+        }
+        for objective in Objective::others().filter(|o| o.is_orthogonality()) {
+            let mode = MheMode::Family(objective);
+            let job = base.clone().with_released_weights(mode, 1.0);
+            settings.push(setting(mode.name().into(), mode, job));
+        }
+        let opt = base.with_parameterization(Some(WeightParameterization::Opt));
+        settings.push(setting("opt".into(), MheMode::None, opt));
+        settings
     }
 }
 
@@ -260,6 +363,10 @@ pub fn slug(label: &str) -> String {
 mod tests {
     use super::*;
 
+    fn labels(settings: &[Setting]) -> Vec<&str> {
+        settings.iter().map(|s| s.label.as_str()).collect()
+    }
+
     fn config(name: ExperimentName) -> ExperimentConfig {
         ExperimentConfig::new(name, DatasetChoice::MnistSubset)
             .with_seeds(1)
@@ -278,6 +385,113 @@ mod tests {
         let labels: std::collections::HashSet<_> =
             settings.iter().map(|s| slug(&s.label)).collect();
         assert_eq!(labels.len(), 13, "run folders are distinct");
+    }
+
+    #[test]
+    fn controls_vary_weight_decay_loss_weight_and_regularizer_on_one_cnn() {
+        let settings = config(ExperimentName::Controls).settings();
+        assert_eq!(
+            labels(&settings),
+            [
+                "baseline",
+                "baseline wd 0.0001",
+                "baseline wd 0.002",
+                "mhe x0.1",
+                "mhe x1",
+                "mhe x10",
+                "half-mhe x0.1",
+                "half-mhe x1",
+                "half-mhe x10",
+                "so",
+                "srip",
+                "opt"
+            ]
+        );
+        assert_eq!(
+            settings[11].job.parameterization,
+            Some(WeightParameterization::Opt)
+        );
+        assert_eq!(settings[11].mhe, MheMode::None);
+        assert!(settings.iter().all(|s| s.job.model.depth == 1));
+        let weights = |s: &Setting| (s.job.lambda_hidden, s.job.lambda_output);
+        assert_eq!(weights(&settings[8]), (10.0, 100.0));
+        assert_eq!(weights(&settings[3]), (0.1, 1.0));
+        assert_eq!(settings[2].job.weight_decay, 2e-3);
+        let defaults =
+            TrainJobConfig::new(DatasetChoice::MnistSubset, settings[0].job.model.clone());
+        assert_eq!(settings[0].job.weight_decay, defaults.weight_decay);
+        let hidden = settings[7].job.regularizer_config().hidden.unwrap();
+        assert!(hidden.energy.half_space);
+
+        let deeper = config(ExperimentName::Controls)
+            .with_depths(vec![2])
+            .with_weight_scales(vec![1.0])
+            .with_weight_decays(vec![0.0]);
+        assert_eq!(deeper.settings().len(), 7);
+        assert!(deeper.settings().iter().all(|s| s.job.model.depth == 2));
+        let bad = config(ExperimentName::Controls).with_weight_scales(vec![0.0]);
+        assert!(bad.check().unwrap_err().contains("weight scales"));
+        let bad = config(ExperimentName::Controls).with_weight_decays(vec![-1e-4]);
+        assert!(bad.check().unwrap_err().contains("weight decays"));
+    }
+
+    #[test]
+    fn imbalance_takes_a_class_fractions_and_a_reweighted_baseline() {
+        let default = config(ExperimentName::Imbalance).settings();
+        assert_eq!(
+            labels(&default),
+            ["baseline 2-d", "output mhe 2-d", "baseline", "output mhe"]
+        );
+        assert!(
+            default
+                .iter()
+                .all(|s| s.x.is_none() && s.job.class_weighting.is_none())
+        );
+
+        let milder = config(ExperimentName::Imbalance)
+            .with_imbalance_class(1)
+            .with_imbalance_fractions(vec![0.05, 0.1])
+            .with_reweighted_baseline(true);
+        assert!(milder.check().is_ok());
+        let settings = milder.settings();
+        assert_eq!(settings.len(), 10);
+        let reweighted = settings
+            .iter()
+            .find(|s| s.label == "baseline reweighted keep 0.1");
+        let reweighted = reweighted.unwrap();
+        assert_eq!(
+            reweighted.job.class_weighting,
+            Some(ClassWeighting::Balanced)
+        );
+        assert_eq!(reweighted.job.model.architecture, Architecture::Cnn);
+        assert_eq!(reweighted.x, Some(0.1));
+        let imbalance = reweighted.job.imbalance.unwrap();
+        assert_eq!((imbalance.class, imbalance.fraction), (1, 0.1));
+        assert_eq!(settings[2].label, "baseline keep 0.05");
+        assert_eq!(settings[8].job.lambda_hidden, 0.0);
+
+        let bad = config(ExperimentName::Imbalance).with_imbalance_fractions(vec![1.5]);
+        assert!(bad.check().is_err());
+        let bad = config(ExperimentName::Imbalance)
+            .with_imbalance_class(10)
+            .with_imbalance_fractions(vec![0.1]);
+        assert!(bad.check().is_err());
+    }
+
+    #[test]
+    fn orthogonality_controls_run_by_name_with_their_weights() {
+        let settings = config(ExperimentName::Variants)
+            .with_powers(vec!["s=2".into(), "so".into(), "srip".into()])
+            .settings();
+        assert_eq!(
+            labels(&settings),
+            ["baseline", "mhe s=2", "half-mhe s=2", "so", "srip"]
+        );
+        let weights = |s: &Setting| (s.job.lambda_hidden, s.job.lambda_output);
+        assert_eq!(weights(&settings[3]), (0.01, 0.0));
+        assert_eq!(weights(&settings[4]), (0.1, 0.0));
+        assert_eq!(settings[4].mhe, MheMode::Family(burn_mhe::Objective::Srip));
+        assert!(config(ExperimentName::Variants).check().is_ok());
     }
 
     #[test]
@@ -307,9 +521,8 @@ mod tests {
         let chosen = config(ExperimentName::Variants)
             .with_powers(vec!["s=0".into(), "s=2".into(), "a2".into()])
             .settings();
-        let labels: Vec<&str> = chosen.iter().map(|s| s.label.as_str()).collect();
         assert_eq!(
-            labels,
+            labels(&chosen),
             [
                 "baseline",
                 "mhe s=0",
@@ -327,9 +540,8 @@ mod tests {
         let depths = config(ExperimentName::Depth)
             .with_depths(vec![1])
             .settings();
-        let labels: Vec<&str> = depths.iter().map(|s| s.label.as_str()).collect();
         assert_eq!(
-            labels,
+            labels(&depths),
             ["baseline depth 1", "mhe depth 1", "half-mhe depth 1"]
         );
         assert!(depths.iter().all(|s| s.job.model.depth == 1));
