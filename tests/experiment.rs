@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 use burn::tensor::Device;
 use mhe_experiments::DatasetChoice;
 use mhe_experiments::experiment::{
-    ExperimentConfig, ExperimentName, ExperimentSummary, redraw_experiment, render_page,
-    run_experiment, summarize_runs,
+    ExperimentConfig, ExperimentName, ExperimentSummary, adopt_runs, redraw_experiment,
+    render_page, run_experiment, summarize_runs,
 };
 use support::scratch_path;
 
@@ -492,4 +492,48 @@ fn every_committed_summary_is_recomputed_from_its_runs() {
         sweeps += 1;
     }
     assert!(sweeps >= 9, "{sweeps} committed sweeps");
+}
+
+#[test]
+fn the_controls_adopt_a_depth_sweeps_runs_of_the_same_configuration_and_seed() {
+    let (depth, _, _) = committed_depth_1_sweep("adopted-from");
+    let controls = tiny(ExperimentName::Controls);
+    let dir = out("adopting");
+    // The controls' baseline, MHE and half-space MHE at the released weights are the depth
+    // sweep's depth-1 networks: those three are copied, nothing else is made.
+    assert_eq!(adopt_runs(&controls, &dir, &depth).unwrap(), 3);
+    let pairs = [
+        ("baseline", "baseline_depth_1"),
+        ("mhe_x1", "mhe_depth_1"),
+        ("half-mhe_x1", "half-mhe_depth_1"),
+    ];
+    for (ours, theirs) in pairs {
+        for file in [
+            "config.json",
+            "results.json",
+            "predictions.json",
+            "history/epoch-1.json",
+        ] {
+            let read = |sweep: &Path, label: &str| {
+                std::fs::read(sweep.join("runs").join(format!("{label}-seed0")).join(file))
+                    .unwrap_or_else(|e| panic!("{label} {file}: {e}"))
+            };
+            assert_eq!(read(&dir, ours), read(&depth, theirs), "{ours} {file}");
+        }
+    }
+    let made = std::fs::read_dir(dir.join("runs")).unwrap().count();
+    assert_eq!(made, 3, "only the adopted runs, no partial folder");
+    assert_eq!(
+        adopt_runs(&controls, &dir, &depth).unwrap(),
+        0,
+        "held already"
+    );
+
+    // A damaged run is named, never copied.
+    std::fs::remove_dir_all(dir.join("runs/baseline-seed0")).unwrap();
+    let source = depth.join("runs/baseline_depth_1-seed0/predictions.json");
+    std::fs::write(&source, "{\"labels\": [").unwrap();
+    let error = adopt_runs(&controls, &dir, &depth).unwrap_err().to_string();
+    assert!(error.contains("baseline_depth_1-seed0"), "{error}");
+    assert!(!dir.join("runs/baseline-seed0").exists());
 }

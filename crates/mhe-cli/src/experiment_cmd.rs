@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use burn_mhe::{OFFICIAL_VARIANTS, Objective};
 use clap::Args;
 use mhe_experiments::DatasetChoice;
-use mhe_experiments::experiment::{ExperimentConfig, ExperimentName, run_experiment};
+use mhe_experiments::experiment::{ExperimentConfig, ExperimentName, adopt_runs, run_experiment};
 
 use crate::cli_error::CliError;
 use crate::device::DeviceChoice;
@@ -89,6 +89,11 @@ pub struct ExperimentArgs {
     /// reuses the finished runs and continues interrupted ones.
     #[arg(long)]
     pub out: PathBuf,
+    /// Another sweep's folder: its finished runs of a configuration and seed this sweep trains
+    /// are copied into `--out` instead of trained again (e.g. the controls' baseline, MHE and
+    /// half-space MHE from a depth-1 sweep on the same seeds).
+    #[arg(long)]
+    pub adopt_runs_from: Option<PathBuf>,
 }
 
 impl ExperimentArgs {
@@ -130,6 +135,10 @@ pub fn run(args: &ExperimentArgs) -> Result<String, CliError> {
         .with_imbalance_class(args.imbalance_class)
         .with_imbalance_fractions(args.imbalance_fractions.clone())
         .with_reweighted_baseline(args.reweighted_baseline);
+    if let Some(from) = &args.adopt_runs_from {
+        let adopted = adopt_runs(&config, &args.out, from)?;
+        println!("adopted {adopted} finished runs from {}", from.display());
+    }
     let summary = run_experiment(&config, &args.out, &device)?;
     Ok(format!(
         "{}\nwritten to {}",

@@ -8,6 +8,7 @@
 //! also on another machine. Then `OUT/summary.json`, `OUT/summary.md` and the figures (PNG and
 //! SVG) are written.
 
+mod adopt;
 mod convergence;
 mod drawing;
 mod figures;
@@ -24,6 +25,7 @@ use burn::tensor::Device;
 use burn_mhe::LayerRole;
 use serde::{Deserialize, Serialize};
 
+pub use adopt::adopt_runs;
 use burn_mhe::pairwise_angles;
 pub use convergence::{
     CONVERGED_TRAIN_ACCURACY_CHANGE, CONVERGED_VALID_LOSS_CHANGE, CONVERGENCE_WINDOW, Convergence,
