@@ -63,7 +63,7 @@ pub struct ExperimentArgs {
     #[arg(long, value_delimiter = ',')]
     pub widths: Vec<f64>,
     /// `depth`: the conv layers per stage, e.g. `1` (default: 1,2,3). `controls`: the CNN's
-    /// depth (default: 1).
+    /// depth (default: 1). `width`: the CNN's depth (default: 2).
     #[arg(long, value_delimiter = ',')]
     pub depths: Vec<usize>,
     /// `controls`: multiples of the released MHE loss weights (default: 0.1,1,10).

@@ -17,7 +17,8 @@ pub enum ExperimentName {
     /// Baseline, MHE and half-space MHE with Euclidean `s = 0, 1, 2` and angular `a0, a1, a2`
     /// on one CNN (the analogue of the paper's CIFAR-100 table).
     Variants,
-    /// Baseline vs MHE vs half-space MHE as the CNN's width multiplier goes 1/4, 1/2, 1, 2.
+    /// Baseline vs MHE vs half-space MHE as the CNN's width multiplier goes 1/4, 1/2, 1, 2
+    /// (at 2 conv layers per stage unless `depths` names another).
     Width,
     /// The same over 1, 2, 3 conv layers per stage.
     Depth,
@@ -72,7 +73,7 @@ pub struct ExperimentConfig {
     #[config(default = "Vec::new()")]
     pub widths: Vec<f64>,
     /// `depth`: the conv layers per stage; empty: 1, 2, 3. `controls`: the first is the CNN's
-    /// depth; empty: 1.
+    /// depth; empty: 1. `width`: the first is the CNN's depth; empty: 2.
     #[config(default = "Vec::new()")]
     pub depths: Vec<usize>,
     /// `controls`: multiples of the released MHE loss weights; empty: 0.1, 1, 10.
@@ -239,7 +240,11 @@ impl ExperimentConfig {
                     true => vec![0.25, 0.5, 1.0, 2.0],
                     false => self.widths.clone(),
                 };
-                self.sweep("width", &widths, |model, w| model.width = w)
+                let depth = self.depths.first().copied();
+                self.sweep("width", &widths, |model, w| {
+                    model.width = w;
+                    model.depth = depth.unwrap_or(model.depth);
+                })
             }
             ExperimentName::Depth => {
                 let depths: Vec<f64> = match self.depths.is_empty() {
@@ -537,6 +542,20 @@ mod tests {
             .with_widths(vec![0.25, 1.0])
             .settings();
         assert_eq!(widths.len(), 6);
+        assert!(widths.iter().all(|s| s.job.model.depth == 2));
+        let shallow = config(ExperimentName::Width)
+            .with_widths(vec![4.0])
+            .with_depths(vec![1])
+            .settings();
+        assert_eq!(
+            labels(&shallow),
+            ["baseline width 4", "mhe width 4", "half-mhe width 4"]
+        );
+        assert!(
+            shallow
+                .iter()
+                .all(|s| s.job.model.depth == 1 && s.job.model.width == 4.0)
+        );
         let depths = config(ExperimentName::Depth)
             .with_depths(vec![1])
             .settings();
