@@ -62,6 +62,9 @@ pub struct MemoryBudget {
 }
 
 impl MemoryBudget {
+    /// Bytes in a MiB, the unit of configured budgets and of reports.
+    pub const MIB: f64 = 1024.0 * 1024.0;
+
     /// The budget on a device that does not report its memory (the CPU backends).
     pub const DEFAULT_MIB: f64 = 256.0;
 
@@ -73,9 +76,9 @@ impl MemoryBudget {
 
     /// The budget on a device of `memory`, `configured` MiB if given.
     pub fn new(configured: Option<f64>, memory: DeviceMemory) -> Self {
-        let default = Self::DEFAULT_MIB * MIB;
+        let default = Self::DEFAULT_MIB * Self::MIB;
         let (bytes, source) = match (configured, memory.total, memory.largest_buffer) {
-            (Some(mib), _, _) => (mib * MIB, BudgetSource::Configured),
+            (Some(mib), _, _) => (mib * Self::MIB, BudgetSource::Configured),
             (None, Some(total), _) => (
                 total as f64 * Self::DEVICE_MEMORY_SHARE,
                 BudgetSource::DeviceMemory,
@@ -117,11 +120,9 @@ impl MemoryBudget {
 
     /// In MiB, for reports.
     pub fn mib(&self) -> f64 {
-        self.bytes / MIB
+        self.bytes / Self::MIB
     }
 }
-
-const MIB: f64 = 1024.0 * 1024.0;
 
 #[cfg(test)]
 mod tests {
@@ -138,7 +139,7 @@ mod tests {
         let budget = MemoryBudget::new(None, gpu);
         assert_eq!(budget.source, BudgetSource::DeviceMemory);
         assert_eq!(budget.bytes, 6.0 * GIB as f64);
-        assert_eq!(budget.largest_buffer, Some(64.0 * MIB));
+        assert_eq!(budget.largest_buffer, Some(64.0 * MemoryBudget::MIB));
         let configured = MemoryBudget::new(Some(100.0), gpu);
         assert_eq!(configured.source, BudgetSource::Configured);
         assert_eq!(configured.mib(), 100.0);

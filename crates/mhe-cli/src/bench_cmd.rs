@@ -120,7 +120,7 @@ fn median_ms(repeats: usize, run: &mut dyn FnMut()) -> f64 {
 /// `/proc/self/status` field (`VmRSS:` now, `VmHWM:` peak).
 fn memory_mib(device: &Device, field: &str) -> f64 {
     if let Some(usage) = device.memory_pool_usage() {
-        return usage.bytes_reserved as f64 / (1024.0 * 1024.0);
+        return usage.bytes_reserved as f64 / MemoryBudget::MIB;
     }
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     status
@@ -251,7 +251,7 @@ fn budget_line(budget: &MemoryBudget) -> String {
         BudgetSource::Default => "the device reports no memory",
     };
     let buffer = match budget.largest_buffer {
-        Some(bytes) => format!("{:.0} MiB", bytes / (1024.0 * 1024.0)),
+        Some(bytes) => format!("{:.0} MiB", bytes / MemoryBudget::MIB),
         None => "no limit".into(),
     };
     format!(

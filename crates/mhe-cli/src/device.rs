@@ -1,7 +1,7 @@
 //! The `--device` option: which compiled-in burn backend runs the computation.
 
 use burn::tensor::Device;
-use burn_mhe::DeviceMemory;
+use burn_mhe::{DeviceMemory, MemoryBudget};
 use clap::ValueEnum;
 
 use crate::cli_error::CliError;
@@ -75,14 +75,12 @@ pub fn check_fits(
         Some(largest) if bytes > largest => Err(CliError::Usage(format!(
             "{what} ({rows} x {columns}, {:.0} MiB) does not fit the device's largest buffer \
              ({:.0} MiB)",
-            bytes as f64 / MIB,
-            largest as f64 / MIB
+            bytes as f64 / MemoryBudget::MIB,
+            largest as f64 / MemoryBudget::MIB
         ))),
         _ => Ok(()),
     }
 }
-
-const MIB: f64 = 1024.0 * 1024.0;
 
 #[cfg(not(all(feature = "flex", feature = "ndarray", feature = "wgpu")))]
 fn not_compiled(choice: DeviceChoice, feature: &str) -> Result<Device, String> {

@@ -122,6 +122,12 @@ impl ExperimentConfig {
             .with_lr_step_epochs(self.lr_step_epochs)
     }
 
+    /// The CNN's depth for the sweeps over something else: the first of `depths`, else
+    /// `default`.
+    fn depth_or(&self, default: usize) -> usize {
+        self.depths.first().copied().unwrap_or(default)
+    }
+
     /// An error naming an unknown power tag, a bad width, a depth of 0, a weight scale that is
     /// not positive or a negative weight decay.
     pub fn check(&self) -> Result<(), String> {
@@ -236,21 +242,17 @@ impl ExperimentConfig {
                 settings
             }
             ExperimentName::Width => {
-                let widths = match self.widths.is_empty() {
-                    true => vec![0.25, 0.5, 1.0, 2.0],
-                    false => self.widths.clone(),
-                };
-                let depth = self.depths.first().copied();
+                let widths = given_or(&self.widths, &[0.25, 0.5, 1.0, 2.0]);
                 self.sweep("width", &widths, |model, w| {
                     model.width = w;
-                    model.depth = depth.unwrap_or(model.depth);
+                    model.depth = self.depth_or(model.depth);
                 })
             }
             ExperimentName::Depth => {
-                let depths: Vec<f64> = match self.depths.is_empty() {
-                    true => vec![1.0, 2.0, 3.0],
-                    false => self.depths.iter().map(|&d| d as f64).collect(),
-                };
+                let depths: Vec<f64> = given_or(&self.depths, &[1, 2, 3])
+                    .into_iter()
+                    .map(|d| d as f64)
+                    .collect();
                 self.sweep("depth", &depths, |model, d| model.depth = d as usize)
             }
             ExperimentName::Controls => self.controls(),
@@ -317,11 +319,7 @@ impl ExperimentConfig {
     /// The configurations of the `controls` experiment, the reference baseline first.
     fn controls(&self) -> Vec<Setting> {
         let mut base = self.job(Architecture::Cnn);
-        base.model.depth = self.depths.first().copied().unwrap_or(1);
-        let or = |values: &[f64], default: &[f64]| match values.is_empty() {
-            true => default.to_vec(),
-            false => values.to_vec(),
-        };
+        base.model.depth = self.depth_or(1);
         let setting = |label: String, mhe: MheMode, job: TrainJobConfig| Setting {
             label,
             mhe,
@@ -329,12 +327,12 @@ impl ExperimentConfig {
             job: job.with_mhe(mhe),
         };
         let mut settings = vec![setting("baseline".into(), MheMode::None, base.clone())];
-        for decay in or(&self.weight_decays, &[1e-4, 2e-3]) {
+        for decay in given_or(&self.weight_decays, &[1e-4, 2e-3]) {
             let job = base.clone().with_weight_decay(decay);
             settings.push(setting(format!("baseline wd {decay}"), MheMode::None, job));
         }
         for mode in [MheMode::Mhe, MheMode::HalfMhe] {
-            for scale in or(&self.weight_scales, &[0.1, 1.0, 10.0]) {
+            for scale in given_or(&self.weight_scales, &[0.1, 1.0, 10.0]) {
                 let job = base.clone().with_released_weights(mode, scale);
                 settings.push(setting(format!("{} x{scale}", mode.name()), mode, job));
             }
@@ -347,6 +345,14 @@ impl ExperimentConfig {
         let opt = base.with_parameterization(Some(WeightParameterization::Opt));
         settings.push(setting("opt".into(), MheMode::None, opt));
         settings
+    }
+}
+
+/// `given`, or `default` where the command line gave none.
+fn given_or<T: Clone>(given: &[T], default: &[T]) -> Vec<T> {
+    match given.is_empty() {
+        true => default.to_vec(),
+        false => given.to_vec(),
     }
 }
 
