@@ -29,6 +29,8 @@ pub(crate) struct PageTest {
     pub source: String,
     /// The configuration compared with its baseline.
     pub label: String,
+    /// The seeds compared, in the order of `differences`.
+    pub seeds: Vec<usize>,
     /// Test accuracy minus the baseline's, per seed.
     pub differences: Vec<f64>,
 }
@@ -38,6 +40,26 @@ impl PageTest {
     fn t_test(&self) -> Option<TTest> {
         TTest::of(&self.differences)
     }
+
+    /// Whether `other` is this comparison again: the same seeds with the same per-seed
+    /// differences, as when a sweep adopts another's runs (`--adopt-runs-from`) or trains the
+    /// same configuration again (training is deterministic) and summarizes them under its own
+    /// label.
+    fn repeats(&self, other: &PageTest) -> bool {
+        self.seeds == other.seeds && self.differences == other.differences
+    }
+}
+
+/// `tests` with each comparison that repeats an earlier one ([`PageTest::repeats`]) left out,
+/// so that one test on the same runs is adjusted for once.
+fn distinct(tests: Vec<PageTest>) -> Vec<PageTest> {
+    let mut kept: Vec<PageTest> = Vec::with_capacity(tests.len());
+    for test in tests {
+        if !kept.iter().any(|earlier| earlier.repeats(&test)) {
+            kept.push(test);
+        }
+    }
+    kept
 }
 
 /// The indices of `p_values` from the smallest value to the largest.
@@ -78,6 +100,9 @@ pub(crate) fn benjamini_hochberg(p_values: &[f64]) -> Vec<f64> {
 pub(crate) fn sweep_tests(root: &Path, folder: &str) -> Result<Vec<PageTest>, JobError> {
     let path = root.join(folder).join("summary.json");
     let summary: serde_json::Value = read_json(&path)?;
+    let seed_of = |key: &str, default: u64| summary["config"][key].as_u64().unwrap_or(default);
+    let first_seed = seed_of("first_seed", 0) as usize;
+    let seeds: Vec<usize> = (first_seed..first_seed + seed_of("seeds", 0) as usize).collect();
     let settings = summary["settings"].as_array().cloned().unwrap_or_default();
     let mut tests = Vec::new();
     for setting in settings {
@@ -94,6 +119,7 @@ pub(crate) fn sweep_tests(root: &Path, folder: &str) -> Result<Vec<PageTest>, Jo
         tests.push(PageTest {
             source: folder.to_string(),
             label: label.to_string(),
+            seeds: seeds.clone(),
             differences,
         });
     }
@@ -115,7 +141,7 @@ fn parse_pooled(spec: &str) -> Result<(&str, Vec<&str>), JobError> {
 /// The comparison of one configuration with its baseline over the seeds of several sweeps.
 pub(crate) fn pooled_test(root: &Path, spec: &str) -> Result<PageTest, JobError> {
     let (label, folders) = parse_pooled(spec)?;
-    let mut differences = Vec::new();
+    let (mut seeds, mut differences) = (Vec::new(), Vec::new());
     for folder in &folders {
         let test = sweep_tests(root, folder)?
             .into_iter()
@@ -125,11 +151,13 @@ pub(crate) fn pooled_test(root: &Path, spec: &str) -> Result<PageTest, JobError>
                     "results page: {folder} has no comparison of `{label}`"
                 ))
             })?;
+        seeds.extend(test.seeds);
         differences.extend(test.differences);
     }
     Ok(PageTest {
         source: format!("pooled: {}", folders.join(", ")),
         label: label.to_string(),
+        seeds,
         differences,
     })
 }
@@ -173,7 +201,7 @@ pub(crate) fn pooled_section(root: &Path, spec: &str) -> Result<String, JobError
 }
 
 /// The body of the tests section of `page`: every comparison of its summary and pooled
-/// sections, with raw and adjusted p-values.
+/// sections, each once ([`distinct`]), with raw and adjusted p-values.
 pub(crate) fn tests_section(page: &str, root: &Path) -> Result<String, JobError> {
     let mut tests = Vec::new();
     for (kind, spec) in markers(page) {
@@ -183,7 +211,7 @@ pub(crate) fn tests_section(page: &str, root: &Path) -> Result<String, JobError>
             _ => {}
         }
     }
-    let tested: Vec<(PageTest, TTest)> = tests
+    let tested: Vec<(PageTest, TTest)> = distinct(tests)
         .into_iter()
         .filter_map(|test| {
             let t = test.t_test()?;
@@ -195,7 +223,10 @@ pub(crate) fn tests_section(page: &str, root: &Path) -> Result<String, JobError>
     let mut text = format!(
         "{} paired t-tests (test accuracy against the baseline, two-sided); Holm's adjustment \
          controls the chance of any false positive among all of them, Benjamini-Hochberg's the \
-         expected share of false positives among those called significant.\n\n\
+         expected share of false positives among those called significant. A comparison that \
+         another section repeats (the same seeds with the same per-seed differences: the same \
+         runs, adopted by another sweep or trained again with the same configuration) is counted \
+         once, where it first appears.\n\n\
          | source | configuration | seeds | difference (points) | 95% CI | p | Holm p | BH q |\n\
          |---|---|---|---|---|---|---|---|\n",
         tested.len()
@@ -253,6 +284,30 @@ mod tests {
         close(&benjamini_hochberg(&p), &[0.025, 0.05, 0.05, 0.025, 0.2]);
         close(&holm(&[0.5]), &[0.5]);
         close(&benjamini_hochberg(&[0.9, 0.9]), &[0.9, 0.9]);
+    }
+
+    fn comparison(source: &str, seeds: &[usize], differences: &[f64]) -> PageTest {
+        PageTest {
+            source: source.into(),
+            label: "half-mhe".into(),
+            seeds: seeds.to_vec(),
+            differences: differences.to_vec(),
+        }
+    }
+
+    #[test]
+    fn a_comparison_repeated_on_the_same_runs_is_counted_once() {
+        let first = comparison("results/a", &[40, 41], &[0.002, -0.001]);
+        let adopted = comparison("results/controls", &[40, 41], &[0.002, -0.001]);
+        let other_seeds = comparison("results/b", &[50, 51], &[0.002, -0.001]);
+        let other_runs = comparison("results/c", &[40, 41], &[0.002, -0.0011]);
+        let kept = distinct(vec![
+            first.clone(),
+            adopted,
+            other_seeds.clone(),
+            other_runs.clone(),
+        ]);
+        assert_eq!(kept, [first, other_seeds, other_runs]);
     }
 
     #[test]
