@@ -100,9 +100,9 @@ pub(crate) fn benjamini_hochberg(p_values: &[f64]) -> Vec<f64> {
 pub(crate) fn sweep_tests(root: &Path, folder: &str) -> Result<Vec<PageTest>, JobError> {
     let path = root.join(folder).join("summary.json");
     let summary: serde_json::Value = read_json(&path)?;
-    let seed_of = |key: &str, default: u64| summary["config"][key].as_u64().unwrap_or(default);
-    let first_seed = seed_of("first_seed", 0) as usize;
-    let seeds: Vec<usize> = (first_seed..first_seed + seed_of("seeds", 0) as usize).collect();
+    let config = |key: &str| summary["config"][key].as_u64().unwrap_or(0) as usize;
+    let first_seed = config("first_seed");
+    let seeds: Vec<usize> = (first_seed..first_seed + config("seeds")).collect();
     let settings = summary["settings"].as_array().cloned().unwrap_or_default();
     let mut tests = Vec::new();
     for setting in settings {
