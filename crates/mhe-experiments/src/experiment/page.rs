@@ -13,19 +13,19 @@
 //! <!-- end history -->
 //! ```
 //!
-//! Paths are relative to the page's own folder. Pooled comparisons and the table of every test
-//! on the page are two more kinds (`page_tests.rs`).
+//! Paths are relative to the page's own folder. Pooled comparisons, a plan's tests and the table
+//! of every test on the page are three more kinds (`page_tests.rs`).
 
 use std::fmt::Write;
 use std::path::Path;
 
-use super::page_tests::{pooled_section, tests_section};
+use super::page_tests::{planned_section, pooled_section, tests_section};
 use crate::error::JobError;
 use crate::results::{JobFiles, TrainResults};
 use burn_mhe_train::RunFolder;
 
 /// The kinds of generated section.
-const KINDS: [&str; 4] = ["summary", "history", "pooled", "tests"];
+const KINDS: [&str; 5] = ["summary", "history", "pooled", "planned", "tests"];
 
 /// `page` with every marked section replaced by what it names, read from below `root` (the
 /// page's folder).
@@ -63,6 +63,7 @@ pub fn render_page(page: &str, root: &Path) -> Result<String, JobError> {
             "summary" => summary_section(root, path)?,
             "history" => history_section(root, path)?,
             "pooled" => pooled_section(root, path)?,
+            "planned" => planned_section(root, path)?,
             _ => tests_section(page, root)?,
         });
         out.push_str(&end_marker);

@@ -11,6 +11,9 @@
 //! ... every comparison of every summary and pooled section on the page, with Holm's and
 //!     Benjamini-Hochberg's adjusted p-values ...
 //! <!-- end tests -->
+//! <!-- planned: results/a | half-mhe depth 1, mhe depth 1 -->
+//! ... the comparisons a plan named, from one sweep, with Holm's adjustment over them ...
+//! <!-- end planned -->
 //! ```
 
 use std::fmt::Write;
@@ -39,6 +42,23 @@ impl PageTest {
     /// The t-test of the mean difference (`None` below two seeds or without spread).
     fn t_test(&self) -> Option<TTest> {
         TTest::of(&self.differences)
+    }
+
+    /// The mean difference.
+    fn mean(&self) -> f64 {
+        self.differences.iter().sum::<f64>() / self.differences.len() as f64
+    }
+
+    /// The sample standard deviation of the differences.
+    fn standard_deviation(&self) -> f64 {
+        let (n, mean) = (self.differences.len() as f64, self.mean());
+        let squares: f64 = self.differences.iter().map(|d| (d - mean).powi(2)).sum();
+        (squares / (n - 1.0)).sqrt()
+    }
+
+    /// On how many seeds the configuration beat its baseline.
+    fn better(&self) -> usize {
+        self.differences.iter().filter(|d| **d > 0.0).count()
     }
 
     /// Whether `other` is this comparison again: the same seeds with the same per-seed
@@ -126,16 +146,31 @@ pub(crate) fn sweep_tests(root: &Path, folder: &str) -> Result<Vec<PageTest>, Jo
     Ok(tests)
 }
 
-/// A pooled section's specification, `LABEL | FOLDER, FOLDER, ...`: the configuration and the
-/// sweeps whose seeds are pooled.
-fn parse_pooled(spec: &str) -> Result<(&str, Vec<&str>), JobError> {
-    let (label, folders) = spec.split_once('|').ok_or_else(|| {
-        JobError::invalid_config(format!(
-            "results page: a pooled section is `LABEL | FOLDER, ...`, got `{spec}`"
-        ))
+/// A section's specification `HEAD | ITEM, ITEM, ...`, whose form `form` names in errors: a
+/// pooled section's configuration and sweeps, a planned section's sweep and configurations.
+fn parse_list<'a>(spec: &'a str, form: &str) -> Result<(&'a str, Vec<&'a str>), JobError> {
+    let (head, items) = spec.split_once('|').ok_or_else(|| {
+        JobError::invalid_config(format!("results page: a section `{form}`, got `{spec}`"))
     })?;
-    let folders: Vec<&str> = folders.split(',').map(str::trim).collect();
-    Ok((label.trim(), folders))
+    let items: Vec<&str> = items.split(',').map(str::trim).collect();
+    Ok((head.trim(), items))
+}
+
+/// A pooled section's specification: the configuration and the sweeps whose seeds are pooled.
+fn parse_pooled(spec: &str) -> Result<(&str, Vec<&str>), JobError> {
+    parse_list(spec, "pooled: LABEL | FOLDER, ...")
+}
+
+/// The comparison of `label` with its baseline in the sweep summarized in `root/folder`.
+fn sweep_test(root: &Path, folder: &str, label: &str) -> Result<PageTest, JobError> {
+    sweep_tests(root, folder)?
+        .into_iter()
+        .find(|test| test.label == label)
+        .ok_or_else(|| {
+            JobError::invalid_config(format!(
+                "results page: {folder} has no comparison of `{label}`"
+            ))
+        })
 }
 
 /// The comparison of one configuration with its baseline over the seeds of several sweeps.
@@ -143,14 +178,7 @@ pub(crate) fn pooled_test(root: &Path, spec: &str) -> Result<PageTest, JobError>
     let (label, folders) = parse_pooled(spec)?;
     let (mut seeds, mut differences) = (Vec::new(), Vec::new());
     for folder in &folders {
-        let test = sweep_tests(root, folder)?
-            .into_iter()
-            .find(|test| test.label == label)
-            .ok_or_else(|| {
-                JobError::invalid_config(format!(
-                    "results page: {folder} has no comparison of `{label}`"
-                ))
-            })?;
+        let test = sweep_test(root, folder, label)?;
         seeds.extend(test.seeds);
         differences.extend(test.differences);
     }
@@ -174,15 +202,13 @@ fn p(value: f64) -> String {
 pub(crate) fn pooled_section(root: &Path, spec: &str) -> Result<String, JobError> {
     let test = pooled_test(root, spec)?;
     let (_, folders) = parse_pooled(spec)?;
-    let n = test.differences.len();
-    let mean = test.differences.iter().sum::<f64>() / n as f64;
-    let better = test.differences.iter().filter(|d| **d > 0.0).count();
+    let (n, better) = (test.differences.len(), test.better());
     let mut text = format!(
         "Pooled after the fact, `{}` against its baseline over the {n} seeds of {}: mean \
          difference {} points",
         test.label,
         folders.join(", "),
-        points(mean)
+        points(test.mean())
     );
     if let Some(t) = test.t_test() {
         let _ = write!(
@@ -197,6 +223,49 @@ pub(crate) fn pooled_section(root: &Path, spec: &str) -> Result<String, JobError
         let _ = write!(text, ", Wilcoxon p {}", p(w));
     }
     let _ = writeln!(text, "; better on {better} of {n}.");
+    Ok(text)
+}
+
+/// The body of a planned section, `FOLDER | LABEL, ...`: the comparisons that a plan fixed in
+/// advance as its tests, from one sweep, with Holm's adjustment over them alone (the plan's
+/// family of tests; the page's table adjusts over every test).
+pub(crate) fn planned_section(root: &Path, spec: &str) -> Result<String, JobError> {
+    let (folder, labels) = parse_list(spec, "planned: FOLDER | LABEL, ...")?;
+    let mut tested = Vec::with_capacity(labels.len());
+    for label in &labels {
+        let test = sweep_test(root, folder, label)?;
+        let t = test.t_test().ok_or_else(|| {
+            JobError::invalid_config(format!(
+                "results page: `{label}` of {folder} has no t-test (fewer than two seeds or no \
+                 spread)"
+            ))
+        })?;
+        tested.push((test, t));
+    }
+    let raw: Vec<f64> = tested.iter().map(|(_, t)| t.p_value).collect();
+    let mut text = format!(
+        "The plan's {} paired t-tests of {folder} (test accuracy against the baseline, \
+         two-sided), Holm's adjustment over these {} alone.\n\n\
+         | configuration | seeds | difference (points) | 95% CI | sd of differences (points) | \
+         better on | p | Holm p |\n|---|---|---|---|---|---|---|---|\n",
+        tested.len(),
+        tested.len()
+    );
+    for ((test, t), holm) in tested.iter().zip(holm(&raw)) {
+        let n = test.differences.len();
+        let _ = writeln!(
+            text,
+            "| {} | {n} | {} | [{}, {}] | {:.2} | {} of {n} | {} | {} |",
+            test.label,
+            points(test.mean()),
+            points(t.ci95[0]),
+            points(t.ci95[1]),
+            100.0 * test.standard_deviation(),
+            test.better(),
+            p(t.p_value),
+            p(holm)
+        );
+    }
     Ok(text)
 }
 
@@ -232,14 +301,13 @@ pub(crate) fn tests_section(page: &str, root: &Path) -> Result<String, JobError>
         tested.len()
     );
     for (((test, t), holm), bh) in tested.iter().zip(&holm).zip(&bh) {
-        let mean = test.differences.iter().sum::<f64>() / test.differences.len() as f64;
         let _ = writeln!(
             text,
             "| {} | {} | {} | {} | [{}, {}] | {} | {} | {} |",
             test.source,
             test.label,
             test.differences.len(),
-            points(mean),
+            points(test.mean()),
             points(t.ci95[0]),
             points(t.ci95[1]),
             p(t.p_value),
@@ -308,6 +376,43 @@ mod tests {
             other_runs.clone(),
         ]);
         assert_eq!(kept, [first, other_seeds, other_runs]);
+    }
+
+    #[test]
+    fn a_plans_tests_are_adjusted_over_themselves_in_the_plans_order() {
+        let root = std::env::temp_dir().join(format!("planned-{}", std::process::id()));
+        std::fs::create_dir_all(root.join("results/a")).unwrap();
+        let summary = serde_json::json!({
+            "config": { "first_seed": 40, "seeds": 3 },
+            "settings": [
+                { "label": "baseline", "vs_baseline": null },
+                { "label": "half", "vs_baseline": { "differences": [0.002, 0.004, 0.003] } },
+                { "label": "mhe", "vs_baseline": { "differences": [0.001, -0.001, 0.002] } },
+            ]
+        });
+        std::fs::write(root.join("results/a/summary.json"), summary.to_string()).unwrap();
+        let text = planned_section(&root, "results/a | mhe, half").unwrap();
+        // Two degrees of freedom: p = 1 - t / sqrt(2 + t^2); t = 3 sqrt(3) gives 0.0351, and
+        // t = 0.756 gives 0.529; Holm doubles the smaller.
+        let rows: Vec<&str> = text.lines().filter(|l| l.starts_with("| ")).collect();
+        assert_eq!(
+            rows[1..],
+            [
+                "| mhe | 3 | +0.07 | [-0.31, +0.45] | 0.15 | 2 of 3 | 0.529 | 0.529 |",
+                "| half | 3 | +0.30 | [+0.05, +0.55] | 0.10 | 3 of 3 | 0.035 | 0.070 |",
+            ]
+        );
+        assert!(
+            text.starts_with("The plan's 2 paired t-tests of results/a"),
+            "{text}"
+        );
+        let missing = planned_section(&root, "results/a | so").unwrap_err();
+        assert!(
+            missing.to_string().contains("no comparison of `so`"),
+            "{missing}"
+        );
+        assert!(planned_section(&root, "results/a").is_err());
+        std::fs::remove_dir_all(root).unwrap();
     }
 
     #[test]
