@@ -62,6 +62,28 @@ impl TrainResults {
     pub fn generalization_gap(&self) -> f64 {
         self.last_train_accuracy() - self.test_accuracy
     }
+
+    /// A run of `history` and nothing else, for tests of what is computed from histories.
+    #[cfg(test)]
+    pub(crate) fn of_history(seed: u64, history: Vec<EpochRecord>) -> Self {
+        Self {
+            config: serde_json::json!({ "seed": seed }),
+            device: String::new(),
+            split_sizes: [0; 3],
+            history,
+            test_accuracy: 0.0,
+            test_loss: 0.0,
+            per_class_accuracy: Vec::new(),
+            hidden_energy: 0.0,
+            output_energy: 0.0,
+            layers: Vec::new(),
+            classifier_nearest_angles: Vec::new(),
+            classifier_norms: Vec::new(),
+            classifier_biases: Vec::new(),
+            weights_digest: String::new(),
+            wall_seconds: 0.0,
+        }
+    }
 }
 
 /// The files a finished job adds to a [`RunFolder`].

@@ -74,23 +74,7 @@ mod tests {
                 seconds: 1.0,
             })
             .collect();
-        TrainResults {
-            config: serde_json::json!({ "seed": seed }),
-            device: String::new(),
-            split_sizes: [0; 3],
-            history,
-            test_accuracy: 0.0,
-            test_loss: 0.0,
-            per_class_accuracy: Vec::new(),
-            hidden_energy: 0.0,
-            output_energy: 0.0,
-            layers: Vec::new(),
-            classifier_nearest_angles: Vec::new(),
-            classifier_norms: Vec::new(),
-            classifier_biases: Vec::new(),
-            weights_digest: String::new(),
-            wall_seconds: 0.0,
-        }
+        TrainResults::of_history(seed, history)
     }
 
     #[test]

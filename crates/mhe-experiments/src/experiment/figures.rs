@@ -137,7 +137,8 @@ fn legend<'a, DB: DrawingBackend + 'a>(chart: &mut Chart<'a, DB>) -> Result<(), 
 pub struct Series {
     /// Its legend entry.
     pub name: String,
-    /// The points; `std` draws an error bar when positive.
+    /// The points; `std` draws an error bar when positive. Without points the series is not
+    /// drawn (nor named in the legend) but keeps its colour.
     pub points: Vec<(f64, f64, f64)>,
 }
 
@@ -173,7 +174,12 @@ impl Figure for LineFigure {
             );
             let axes = [panel.x_label.as_str(), panel.y_label.as_str()];
             let mut chart = chart(&area, &panel.title, axes, (x, y))?;
+            // A series without points is left out of the chart and its legend; its colour
+            // stays unused, so a configuration has the same colour in every panel.
             for (index, series) in panel.series.iter().enumerate() {
+                if series.points.is_empty() {
+                    continue;
+                }
                 let c = color(index);
                 chart
                     .draw_series(LineSeries::new(

@@ -52,7 +52,7 @@ impl Stat {
 pub struct SettingSummary {
     /// The configuration's name.
     pub label: String,
-    /// `baseline`, `mhe` or `half-mhe`.
+    /// `baseline`, `mhe`, `half-mhe` or another objective's name (`so`, `mma`, ...).
     pub mode: String,
     /// Width or depth, for the sweeps over them.
     pub x: Option<f64>,
@@ -150,6 +150,12 @@ impl RareNeuron {
 }
 
 impl SettingSummary {
+    /// Whether its energy columns hold MHE's energy (the baseline's measured one, MHE's or
+    /// half-space MHE's) rather than another objective's own loss.
+    pub fn energy_is_mhe(&self) -> bool {
+        ["baseline", "mhe", "half-mhe"].contains(&self.mode.as_str())
+    }
+
     /// The summary of the runs of one configuration (at least one), seed by seed, with its
     /// comparisons with the baseline in test accuracy, in the rare class's recall (for an
     /// imbalanced training split) and in the train-test gap (`None` for a baseline).
@@ -377,12 +383,11 @@ impl ExperimentSummary {
              are unweighted, under each configuration's own energy (half-space energies for \
              half-mhe).\n",
         );
-        let mhe_modes = ["baseline", "mhe", "half-mhe"];
         let others: Vec<&str> = self
             .settings
             .iter()
+            .filter(|s| !s.energy_is_mhe())
             .map(|s| s.mode.as_str())
-            .filter(|mode| !mhe_modes.contains(mode))
             .collect();
         if !others.is_empty() {
             let _ = writeln!(
