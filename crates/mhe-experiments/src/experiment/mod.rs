@@ -197,9 +197,17 @@ fn write_summary(
             (setting.label.clone(), results)
         })
         .collect();
-    let samples: Vec<Sample> = finished
+    // Named by this sweep: a run adopted from another sweep kept that sweep's label.
+    let samples: Vec<Sample> = settings
         .iter()
-        .filter_map(|runs| runs[0].sample.clone())
+        .zip(finished)
+        .filter_map(|(setting, runs)| {
+            let sample = runs[0].sample.clone()?;
+            Some(Sample {
+                label: setting.label.clone(),
+                ..sample
+            })
+        })
         .collect();
     let figures = draw_figures(config, out, &summaries, &histories, &samples)?;
     let summary = ExperimentSummary {
