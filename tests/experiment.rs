@@ -495,27 +495,6 @@ fn every_committed_summary_is_recomputed_from_its_runs() {
 }
 
 #[test]
-fn a_sweep_names_the_runs_it_adopted_by_its_own_labels_in_its_figures() {
-    let (depth, _, _) = committed_depth_1_sweep("adopted-labels-from");
-    let controls = tiny(ExperimentName::Controls);
-    let dir = out("adopted-labels");
-    assert_eq!(adopt_runs(&controls, &dir, &depth).unwrap(), 3);
-    run_experiment(&controls, &dir, &Device::flex()).unwrap();
-    let svg = std::fs::read_to_string(dir.join("angles.svg")).unwrap();
-    let legend: Vec<&str> = svg
-        .lines()
-        .map(str::trim)
-        .filter(|line| ["baseline", "mhe x1", "half-mhe x1", "opt"].contains(line))
-        .collect();
-    // Both panels' legends (the last conv layer's, the classifier's).
-    assert_eq!(
-        legend,
-        ["baseline", "mhe x1", "half-mhe x1", "opt"].repeat(2)
-    );
-    assert!(!svg.contains("depth 1"), "the depth sweep's labels");
-}
-
-#[test]
 fn the_controls_adopt_a_depth_sweeps_runs_of_the_same_configuration_and_seed() {
     let (depth, _, _) = committed_depth_1_sweep("adopted-from");
     let controls = tiny(ExperimentName::Controls);
@@ -549,6 +528,21 @@ fn the_controls_adopt_a_depth_sweeps_runs_of_the_same_configuration_and_seed() {
         0,
         "held already"
     );
+
+    // The sweep names the adopted runs by its own labels, in its figures too (their figure
+    // data kept the depth sweep's): both angle panels' legends.
+    run_experiment(&controls, &dir, &Device::flex()).unwrap();
+    let svg = std::fs::read_to_string(dir.join("angles.svg")).unwrap();
+    let legend: Vec<&str> = svg
+        .lines()
+        .map(str::trim)
+        .filter(|line| ["baseline", "mhe x1", "half-mhe x1", "opt"].contains(line))
+        .collect();
+    assert_eq!(
+        legend,
+        ["baseline", "mhe x1", "half-mhe x1", "opt"].repeat(2)
+    );
+    assert!(!svg.contains("depth 1"), "the depth sweep's labels");
 
     // A damaged run is named, never copied.
     std::fs::remove_dir_all(dir.join("runs/baseline-seed0")).unwrap();
