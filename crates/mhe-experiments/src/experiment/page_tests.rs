@@ -22,7 +22,7 @@ use std::path::Path;
 use burn_mhe_train::read_json;
 
 use super::paired::{TTest, wilcoxon_signed_rank};
-use super::summary::points;
+use super::summary::{Stat, points};
 use crate::error::JobError;
 
 /// One paired comparison on the page: a configuration against its baseline over some seeds.
@@ -44,16 +44,9 @@ impl PageTest {
         TTest::of(&self.differences)
     }
 
-    /// The mean difference.
-    fn mean(&self) -> f64 {
-        self.differences.iter().sum::<f64>() / self.differences.len() as f64
-    }
-
-    /// The sample standard deviation of the differences.
-    fn standard_deviation(&self) -> f64 {
-        let (n, mean) = (self.differences.len() as f64, self.mean());
-        let squares: f64 = self.differences.iter().map(|d| (d - mean).powi(2)).sum();
-        (squares / (n - 1.0)).sqrt()
+    /// The mean difference and the differences' sample standard deviation.
+    fn stat(&self) -> Stat {
+        Stat::of(&self.differences)
     }
 
     /// On how many seeds the configuration beat its baseline.
@@ -161,11 +154,12 @@ fn parse_pooled(spec: &str) -> Result<(&str, Vec<&str>), JobError> {
     parse_list(spec, "pooled: LABEL | FOLDER, ...")
 }
 
-/// The comparison of `label` with its baseline in the sweep summarized in `root/folder`.
-fn sweep_test(root: &Path, folder: &str, label: &str) -> Result<PageTest, JobError> {
-    sweep_tests(root, folder)?
-        .into_iter()
+/// The comparison of `label` with its baseline among `tests`, those of the sweep in `folder`.
+fn find_test(tests: &[PageTest], folder: &str, label: &str) -> Result<PageTest, JobError> {
+    tests
+        .iter()
         .find(|test| test.label == label)
+        .cloned()
         .ok_or_else(|| {
             JobError::invalid_config(format!(
                 "results page: {folder} has no comparison of `{label}`"
@@ -178,7 +172,7 @@ pub(crate) fn pooled_test(root: &Path, spec: &str) -> Result<PageTest, JobError>
     let (label, folders) = parse_pooled(spec)?;
     let (mut seeds, mut differences) = (Vec::new(), Vec::new());
     for folder in &folders {
-        let test = sweep_test(root, folder, label)?;
+        let test = find_test(&sweep_tests(root, folder)?, folder, label)?;
         seeds.extend(test.seeds);
         differences.extend(test.differences);
     }
@@ -208,7 +202,7 @@ pub(crate) fn pooled_section(root: &Path, spec: &str) -> Result<String, JobError
          difference {} points",
         test.label,
         folders.join(", "),
-        points(test.mean())
+        points(test.stat().mean)
     );
     if let Some(t) = test.t_test() {
         let _ = write!(
@@ -231,9 +225,10 @@ pub(crate) fn pooled_section(root: &Path, spec: &str) -> Result<String, JobError
 /// family of tests; the page's table adjusts over every test).
 pub(crate) fn planned_section(root: &Path, spec: &str) -> Result<String, JobError> {
     let (folder, labels) = parse_list(spec, "planned: FOLDER | LABEL, ...")?;
+    let sweep = sweep_tests(root, folder)?;
     let mut tested = Vec::with_capacity(labels.len());
     for label in &labels {
-        let test = sweep_test(root, folder, label)?;
+        let test = find_test(&sweep, folder, label)?;
         let t = test.t_test().ok_or_else(|| {
             JobError::invalid_config(format!(
                 "results page: `{label}` of {folder} has no t-test (fewer than two seeds or no \
@@ -252,15 +247,15 @@ pub(crate) fn planned_section(root: &Path, spec: &str) -> Result<String, JobErro
         tested.len()
     );
     for ((test, t), holm) in tested.iter().zip(holm(&raw)) {
-        let n = test.differences.len();
+        let (n, stat) = (test.differences.len(), test.stat());
         let _ = writeln!(
             text,
             "| {} | {n} | {} | [{}, {}] | {:.2} | {} of {n} | {} | {} |",
             test.label,
-            points(test.mean()),
+            points(stat.mean),
             points(t.ci95[0]),
             points(t.ci95[1]),
-            100.0 * test.standard_deviation(),
+            100.0 * stat.std,
             test.better(),
             p(t.p_value),
             p(holm)
@@ -307,7 +302,7 @@ pub(crate) fn tests_section(page: &str, root: &Path) -> Result<String, JobError>
             test.source,
             test.label,
             test.differences.len(),
-            points(test.mean()),
+            points(test.stat().mean),
             points(t.ci95[0]),
             points(t.ci95[1]),
             p(t.p_value),
