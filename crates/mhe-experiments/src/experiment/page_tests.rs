@@ -15,6 +15,9 @@
 //! ... the comparisons a plan named, from one sweep, with Holm's adjustment over them ...
 //! <!-- end planned -->
 //! ```
+//!
+//! A comparison is of test accuracy, or, for a sweep with an imbalanced training split, of the
+//! rare class's test recall; a section names the latter `LABEL (rare-class recall)`.
 
 use std::fmt::Write;
 use std::path::Path;
@@ -25,6 +28,25 @@ use super::paired::{TTest, wilcoxon_signed_rank};
 use super::summary::{Stat, points};
 use crate::error::JobError;
 
+/// What a comparison with the baseline measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Measure {
+    /// Test accuracy.
+    Accuracy,
+    /// The rare class's test recall, for an imbalanced training split.
+    RareRecall,
+}
+
+impl Measure {
+    /// The measure in a sentence.
+    fn describe(self) -> &'static str {
+        match self {
+            Measure::Accuracy => "test accuracy",
+            Measure::RareRecall => "the rare class's test recall",
+        }
+    }
+}
+
 /// One paired comparison on the page: a configuration against its baseline over some seeds.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct PageTest {
@@ -32,13 +54,23 @@ pub(crate) struct PageTest {
     pub source: String,
     /// The configuration compared with its baseline.
     pub label: String,
+    /// What is compared.
+    pub measure: Measure,
     /// The seeds compared, in the order of `differences`.
     pub seeds: Vec<usize>,
-    /// Test accuracy minus the baseline's, per seed.
+    /// The measure minus the baseline's, per seed.
     pub differences: Vec<f64>,
 }
 
 impl PageTest {
+    /// How the page names it: the configuration, with the measure unless it is test accuracy.
+    fn name(&self) -> String {
+        match self.measure {
+            Measure::Accuracy => self.label.clone(),
+            Measure::RareRecall => format!("{} (rare-class recall)", self.label),
+        }
+    }
+
     /// The t-test of the mean difference (`None` below two seeds or without spread).
     fn t_test(&self) -> Option<TTest> {
         TTest::of(&self.differences)
@@ -59,7 +91,23 @@ impl PageTest {
     /// same configuration again (training is deterministic) and summarizes them under its own
     /// label.
     fn repeats(&self, other: &PageTest) -> bool {
-        self.seeds == other.seeds && self.differences == other.differences
+        self.measure == other.measure
+            && self.seeds == other.seeds
+            && self.differences == other.differences
+    }
+}
+
+/// What the `tested` comparisons measure, in a sentence: one measure, or test accuracy with the
+/// rows that say otherwise.
+fn measured(tested: &[(PageTest, TTest)]) -> String {
+    let first = tested
+        .first()
+        .map_or(Measure::Accuracy, |(test, _)| test.measure);
+    match tested.iter().all(|(test, _)| test.measure == first) {
+        true => format!("{} against the baseline", first.describe()),
+        false => "test accuracy against the baseline, or the rare class's test recall where a \
+                  row says so"
+            .into(),
     }
 }
 
@@ -107,7 +155,8 @@ pub(crate) fn benjamini_hochberg(p_values: &[f64]) -> Vec<f64> {
     adjusted
 }
 
-/// The comparisons of the sweep summarized in `root/folder/summary.json`. Read as JSON rather
+/// The comparisons of the sweep summarized in `root/folder/summary.json`, each configuration's
+/// in test accuracy and then, where it has one, in the rare class's recall. Read as JSON rather
 /// than as an [`ExperimentSummary`](super::ExperimentSummary): summaries of earlier versions
 /// lack fields added since, and only the labels and differences are needed.
 pub(crate) fn sweep_tests(root: &Path, folder: &str) -> Result<Vec<PageTest>, JobError> {
@@ -119,22 +168,29 @@ pub(crate) fn sweep_tests(root: &Path, folder: &str) -> Result<Vec<PageTest>, Jo
     let settings = summary["settings"].as_array().cloned().unwrap_or_default();
     let mut tests = Vec::new();
     for setting in settings {
-        let Some(comparison) = setting.get("vs_baseline").filter(|c| !c.is_null()) else {
-            continue;
-        };
-        let differences = serde_json::from_value(comparison["differences"].clone());
-        let (Some(label), Ok(differences)) = (setting["label"].as_str(), differences) else {
-            return Err(JobError::corrupt(
-                path,
-                "a comparison without its label or differences".into(),
-            ));
-        };
-        tests.push(PageTest {
-            source: folder.to_string(),
-            label: label.to_string(),
-            seeds: seeds.clone(),
-            differences,
-        });
+        let comparisons = [
+            (Measure::Accuracy, &setting["vs_baseline"]),
+            (Measure::RareRecall, &setting["rare_class"]["vs_baseline"]),
+        ];
+        for (measure, comparison) in comparisons {
+            if comparison.is_null() {
+                continue;
+            }
+            let differences = serde_json::from_value(comparison["differences"].clone());
+            let (Some(label), Ok(differences)) = (setting["label"].as_str(), differences) else {
+                return Err(JobError::corrupt(
+                    path,
+                    "a comparison without its label or differences".into(),
+                ));
+            };
+            tests.push(PageTest {
+                source: folder.to_string(),
+                label: label.to_string(),
+                measure,
+                seeds: seeds.clone(),
+                differences,
+            });
+        }
     }
     Ok(tests)
 }
@@ -154,34 +210,39 @@ fn parse_pooled(spec: &str) -> Result<(&str, Vec<&str>), JobError> {
     parse_list(spec, "pooled: LABEL | FOLDER, ...")
 }
 
-/// The comparison of `label` with its baseline among `tests`, those of the sweep in `folder`.
-fn find_test(tests: &[PageTest], folder: &str, label: &str) -> Result<PageTest, JobError> {
+/// The comparison the page calls `name` ([`PageTest::name`]) among `tests`, those of the sweep
+/// in `folder`.
+fn find_test(tests: &[PageTest], folder: &str, name: &str) -> Result<PageTest, JobError> {
     tests
         .iter()
-        .find(|test| test.label == label)
+        .find(|test| test.name() == name)
         .cloned()
         .ok_or_else(|| {
             JobError::invalid_config(format!(
-                "results page: {folder} has no comparison of `{label}`"
+                "results page: {folder} has no comparison of `{name}`"
             ))
         })
 }
 
 /// The comparison of one configuration with its baseline over the seeds of several sweeps.
 pub(crate) fn pooled_test(root: &Path, spec: &str) -> Result<PageTest, JobError> {
-    let (label, folders) = parse_pooled(spec)?;
-    let (mut seeds, mut differences) = (Vec::new(), Vec::new());
+    let (name, folders) = parse_pooled(spec)?;
+    let mut pooled: Option<PageTest> = None;
     for folder in &folders {
-        let test = find_test(&sweep_tests(root, folder)?, folder, label)?;
-        seeds.extend(test.seeds);
-        differences.extend(test.differences);
+        let test = find_test(&sweep_tests(root, folder)?, folder, name)?;
+        match pooled.as_mut() {
+            Some(pooled) => {
+                pooled.seeds.extend(test.seeds);
+                pooled.differences.extend(test.differences);
+            }
+            None => pooled = Some(test),
+        }
     }
-    Ok(PageTest {
-        source: format!("pooled: {}", folders.join(", ")),
-        label: label.to_string(),
-        seeds,
-        differences,
-    })
+    let mut pooled = pooled.ok_or_else(|| {
+        JobError::invalid_config(format!("results page: `pooled: {spec}` names no sweep"))
+    })?;
+    pooled.source = format!("pooled: {}", folders.join(", "));
+    Ok(pooled)
 }
 
 /// A p-value as the page prints it.
@@ -200,7 +261,7 @@ pub(crate) fn pooled_section(root: &Path, spec: &str) -> Result<String, JobError
     let mut text = format!(
         "Pooled after the fact, `{}` against its baseline over the {n} seeds of {}: mean \
          difference {} points",
-        test.label,
+        test.name(),
         folders.join(", "),
         points(test.stat().mean)
     );
@@ -239,11 +300,12 @@ pub(crate) fn planned_section(root: &Path, spec: &str) -> Result<String, JobErro
     }
     let raw: Vec<f64> = tested.iter().map(|(_, t)| t.p_value).collect();
     let mut text = format!(
-        "The plan's {} paired t-tests of {folder} (test accuracy against the baseline, \
-         two-sided), Holm's adjustment over these {} alone.\n\n\
+        "The plan's {} paired t-tests of {folder} ({}, two-sided), Holm's adjustment over these \
+         {} alone.\n\n\
          | configuration | seeds | difference (points) | 95% CI | sd of differences (points) | \
          better on | p | Holm p |\n|---|---|---|---|---|---|---|---|\n",
         tested.len(),
+        measured(&tested),
         tested.len()
     );
     for ((test, t), holm) in tested.iter().zip(holm(&raw)) {
@@ -251,7 +313,7 @@ pub(crate) fn planned_section(root: &Path, spec: &str) -> Result<String, JobErro
         let _ = writeln!(
             text,
             "| {} | {n} | {} | [{}, {}] | {:.2} | {} of {n} | {} | {} |",
-            test.label,
+            test.name(),
             points(stat.mean),
             points(t.ci95[0]),
             points(t.ci95[1]),
@@ -285,7 +347,7 @@ pub(crate) fn tests_section(page: &str, root: &Path) -> Result<String, JobError>
     let raw: Vec<f64> = tested.iter().map(|(_, t)| t.p_value).collect();
     let (holm, bh) = (holm(&raw), benjamini_hochberg(&raw));
     let mut text = format!(
-        "{} paired t-tests (test accuracy against the baseline, two-sided); Holm's adjustment \
+        "{} paired t-tests ({}, two-sided); Holm's adjustment \
          controls the chance of any false positive among all of them, Benjamini-Hochberg's the \
          expected share of false positives among those called significant. A comparison that \
          another section repeats (the same seeds with the same per-seed differences: the same \
@@ -293,14 +355,15 @@ pub(crate) fn tests_section(page: &str, root: &Path) -> Result<String, JobError>
          once, where it first appears.\n\n\
          | source | configuration | seeds | difference (points) | 95% CI | p | Holm p | BH q |\n\
          |---|---|---|---|---|---|---|---|\n",
-        tested.len()
+        tested.len(),
+        measured(&tested)
     );
     for (((test, t), holm), bh) in tested.iter().zip(&holm).zip(&bh) {
         let _ = writeln!(
             text,
             "| {} | {} | {} | {} | [{}, {}] | {} | {} | {} |",
             test.source,
-            test.label,
+            test.name(),
             test.differences.len(),
             points(test.stat().mean),
             points(t.ci95[0]),
@@ -353,6 +416,7 @@ mod tests {
         PageTest {
             source: source.into(),
             label: "half-mhe".into(),
+            measure: Measure::Accuracy,
             seeds: seeds.to_vec(),
             differences: differences.to_vec(),
         }
@@ -364,13 +428,18 @@ mod tests {
         let adopted = comparison("results/controls", &[40, 41], &[0.002, -0.001]);
         let other_seeds = comparison("results/b", &[50, 51], &[0.002, -0.001]);
         let other_runs = comparison("results/c", &[40, 41], &[0.002, -0.0011]);
+        let other_measure = PageTest {
+            measure: Measure::RareRecall,
+            ..first.clone()
+        };
         let kept = distinct(vec![
             first.clone(),
             adopted,
             other_seeds.clone(),
             other_runs.clone(),
+            other_measure.clone(),
         ]);
-        assert_eq!(kept, [first, other_seeds, other_runs]);
+        assert_eq!(kept, [first, other_seeds, other_runs, other_measure]);
     }
 
     #[test]
@@ -382,25 +451,45 @@ mod tests {
             "settings": [
                 { "label": "baseline", "vs_baseline": null },
                 { "label": "half", "vs_baseline": { "differences": [0.002, 0.004, 0.003] } },
-                { "label": "mhe", "vs_baseline": { "differences": [0.001, -0.001, 0.002] } },
+                {
+                    "label": "mhe",
+                    "vs_baseline": { "differences": [0.001, -0.001, 0.002] },
+                    "rare_class": { "vs_baseline": { "differences": [0.02, 0.04, 0.03] } },
+                },
             ]
         });
         std::fs::write(root.join("results/a/summary.json"), summary.to_string()).unwrap();
         let text = planned_section(&root, "results/a | mhe, half").unwrap();
         // Two degrees of freedom: p = 1 - t / sqrt(2 + t^2); t = 3 sqrt(3) gives 0.0351, and
         // t = 0.756 gives 0.529; Holm doubles the smaller.
-        let rows: Vec<&str> = text.lines().filter(|l| l.starts_with("| ")).collect();
+        let rows = |text: &str| -> Vec<String> {
+            let rows = text.lines().filter(|l| l.starts_with("| "));
+            rows.skip(1).map(String::from).collect()
+        };
         assert_eq!(
-            rows[1..],
+            rows(&text),
             [
                 "| mhe | 3 | +0.07 | [-0.31, +0.45] | 0.15 | 2 of 3 | 0.529 | 0.529 |",
                 "| half | 3 | +0.30 | [+0.05, +0.55] | 0.10 | 3 of 3 | 0.035 | 0.070 |",
             ]
         );
         assert!(
-            text.starts_with("The plan's 2 paired t-tests of results/a"),
+            text.starts_with(
+                "The plan's 2 paired t-tests of results/a (test accuracy against the baseline,"
+            ),
             "{text}"
         );
+        // The recall differences (mean 3, sd 1 points) have half's t, so Holm doubles both p.
+        let text = planned_section(&root, "results/a | mhe (rare-class recall), half").unwrap();
+        assert_eq!(
+            rows(&text),
+            [
+                "| mhe (rare-class recall) | 3 | +3.00 | [+0.52, +5.48] | 1.00 | 3 of 3 | 0.035 | \
+                 0.070 |",
+                "| half | 3 | +0.30 | [+0.05, +0.55] | 0.10 | 3 of 3 | 0.035 | 0.070 |",
+            ]
+        );
+        assert!(text.contains("or the rare class's test recall where a row says so"));
         let missing = planned_section(&root, "results/a | so").unwrap_err();
         assert!(
             missing.to_string().contains("no comparison of `so`"),
