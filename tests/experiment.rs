@@ -230,7 +230,8 @@ fn controls_compare_every_configuration_with_the_reference_baseline() {
             "half-mhe x1",
             "so",
             "srip",
-            "opt"
+            "opt",
+            "opt hidden"
         ]
     );
     assert!(summary.settings[0].vs_baseline.is_none());
@@ -242,7 +243,7 @@ fn controls_compare_every_configuration_with_the_reference_baseline() {
     // SO's hidden energy is ||G - I||^2 of the raw weights, not an MHE energy.
     assert!(summary.settings[4].hidden_energy.mean > summary.settings[2].hidden_energy.mean);
     let svg = std::fs::read_to_string(dir.join("curves.svg")).unwrap();
-    for label in ["baseline", "half-mhe x1", "srip", "opt"] {
+    for label in ["baseline", "half-mhe x1", "srip", "opt", "opt hidden"] {
         assert!(svg.contains(label), "the curves do not draw {label}");
     }
     assert!(

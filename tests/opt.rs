@@ -76,34 +76,41 @@ impl Net {
     }
 }
 
-#[test]
-fn training_rotates_the_weights_and_keeps_their_energy() {
-    let device = Device::flex().autodiff();
-    let net = Net {
-        conv: Conv2dConfig::new([2, 4], [3, 3]).init(&device),
-        hidden: LinearConfig::new(4 * 6 * 6, 12).init(&device),
-        classifier: LinearConfig::new(12, 5).init(&device),
-    };
-    let initial = net.energies();
-    let initial_hidden = values(net.hidden.weight.val());
-    let mut net = net.apply_reparameterization(OrthogonalOverParameterization::new());
-    // Generators: 18 x 18 (conv rows), 144 x 144 and 12 x 12 (Linear columns).
-    let weights = 4 * 2 * 9 + 4 + 144 * 12 + 12 + 12 * 5 + 5;
-    assert_eq!(net.num_params(), weights + 18 * 18 + 144 * 144 + 12 * 12);
+/// The network's own parameters: conv 4 x 2 x 3 x 3 + 4, hidden 144 x 12 + 12, classifier
+/// 12 x 5 + 5.
+const WEIGHTS: usize = 4 * 2 * 9 + 4 + 144 * 12 + 12 + 12 * 5 + 5;
 
-    let images =
-        f32_matrix(&pseudo_random(3 * 2 * 8 * 8, 67), 8 * 8, &device).reshape([3, 2, 8, 8]);
+fn net(device: &Device) -> Net {
+    Net {
+        conv: Conv2dConfig::new([2, 4], [3, 3]).init(device),
+        hidden: LinearConfig::new(4 * 6 * 6, 12).init(device),
+        classifier: LinearConfig::new(12, 5).init(device),
+    }
+}
+
+/// Five SGD steps on a fixed batch.
+fn trained(mut net: Net, device: &Device) -> Net {
+    let images = f32_matrix(&pseudo_random(3 * 2 * 8 * 8, 67), 8 * 8, device).reshape([3, 2, 8, 8]);
     let mut optimizer = SgdConfig::new().init();
     for _ in 0..5 {
         let loss = net.forward(images.clone()).powi_scalar(2).mean();
         let grads = GradientsParams::from_grads(loss.backward(), &net);
         net = optimizer.step(0.5, net, grads);
     }
-    let moved = values(net.hidden.weight.val())
-        .iter()
-        .zip(&initial_hidden)
-        .map(|(a, b)| (a - b).abs())
-        .fold(0.0, f64::max);
+    net
+}
+
+#[test]
+fn training_rotates_the_weights_and_keeps_their_energy() {
+    let device = Device::flex().autodiff();
+    let net = net(&device);
+    let (initial, initial_hidden) = (net.energies(), values(net.hidden.weight.val()));
+    let net = net.apply_reparameterization(OrthogonalOverParameterization::new());
+    // Generators: 18 x 18 (conv rows), 144 x 144 and 12 x 12 (Linear columns).
+    assert_eq!(net.num_params(), WEIGHTS + 18 * 18 + 144 * 144 + 12 * 12);
+
+    let net = trained(net, &device);
+    let moved = largest_change(&values(net.hidden.weight.val()), &initial_hidden);
     assert!(moved > 1e-3, "the weights did not move: {moved}");
     assert_eq!(
         values(net.hidden.weight.base()),
@@ -113,4 +120,25 @@ fn training_rotates_the_weights_and_keeps_their_energy() {
     for (after, before) in net.energies().into_iter().zip(initial) {
         assert_close(after, before, 1e-5, "energy under OPT");
     }
+}
+
+#[test]
+fn an_excluded_layer_trains_directly_beside_the_rotated_ones() {
+    let device = Device::flex().autodiff();
+    let net = net(&device);
+    let (initial, initial_classifier) = (net.energies(), values(net.classifier.weight.val()));
+    let opt = OrthogonalOverParameterization::new().exclude("classifier");
+    let net = net.apply_reparameterization(opt);
+    // The classifier has no generator: 18 x 18 and 144 x 144 only.
+    assert_eq!(net.num_params(), WEIGHTS + 18 * 18 + 144 * 144);
+
+    let net = trained(net, &device);
+    let energies = net.energies();
+    for (after, before) in energies[..2].iter().zip(&initial) {
+        assert_close(*after, *before, 1e-5, "energy of a rotated layer");
+    }
+    let classifier = values(net.classifier.weight.val());
+    assert!(largest_change(&classifier, &initial_classifier) > 1e-3);
+    let changed = (energies[2] - initial[2]).abs() / initial[2];
+    assert!(changed > 1e-4, "the classifier's energy moves: {changed}");
 }

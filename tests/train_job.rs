@@ -12,7 +12,7 @@ use mhe_experiments::{
     Architecture, ClassWeighting, DatasetChoice, ImageClassifierConfig, JobError, JobFiles,
     MheMode, TrainJobConfig, TrainResults, WeightParameterization, resume, train,
 };
-use support::{assert_close, scratch_path};
+use support::{assert_close, largest_change, scratch_path};
 
 fn folder(name: &str) -> RunFolder {
     let root = scratch_path(&format!("mhe-train-{name}"));
@@ -318,18 +318,7 @@ fn opt_trains_rotations_that_keep_the_initial_angles_and_resumes_exactly() {
     );
     // R is orthogonal: the trained classifier (its effective weight R W0) has the initial
     // weight's angles between neurons and their lengths, where the plain baseline's move.
-    let initial = init_seeded(&flex().autodiff(), config.seed, |device| {
-        config.model.init(device)
-    });
-    let weight = initial.classifier().weight.val();
-    let angles = burn_mhe::nearest_angles(weight.clone().transpose());
-    let norms: Vec<f64> = weight
-        .powi_scalar(2)
-        .sum_dim(0)
-        .sqrt()
-        .into_data()
-        .iter::<f64>()
-        .collect();
+    let (angles, norms) = initial_classifier(&config);
     let plain = train(&tiny(MheMode::None, 3), &folder("opt-plain"), &flex())
         .unwrap()
         .results;
@@ -341,18 +330,39 @@ fn opt_trains_rotations_that_keep_the_initial_angles_and_resumes_exactly() {
             assert_close(*a, *b, 1e-4, &format!("OPT classifier {what}"));
         }
     }
-    let moved = plain
-        .classifier_nearest_angles
-        .iter()
-        .zip(&angles)
-        .map(|(a, b)| (a - b).abs());
     assert!(
-        moved.fold(0.0, f64::max) > 0.1,
+        largest_change(&plain.classifier_nearest_angles, &angles) > 0.1,
         "the baseline's angles move"
     );
     assert_ne!(full.weights_digest, plain.weights_digest);
     // The rotations' generators are parameters: checkpointed, so epoch 3 resumes exactly.
     assert_the_last_epoch_resumes_exactly(&config, "opt", &full);
+}
+
+#[test]
+fn opt_on_the_hidden_layers_leaves_the_classifier_free() {
+    let config =
+        tiny(MheMode::None, 3).with_parameterization(Some(WeightParameterization::OptHidden));
+    let hidden = train(&config, &folder("opt-hidden"), &flex())
+        .unwrap()
+        .results;
+    assert!(hidden.test_accuracy > 0.3, "{}", hidden.test_accuracy);
+    // The classifier trains directly: its angles and lengths leave their initial values.
+    let (angles, norms) = initial_classifier(&config);
+    assert!(largest_change(&hidden.classifier_nearest_angles, &angles) > 0.1);
+    assert!(largest_change(&hidden.classifier_norms, &norms) > 1e-3);
+}
+
+/// The nearest-neuron angles (degrees) and the lengths of the classifier's neurons as `config`
+/// initializes them.
+fn initial_classifier(config: &TrainJobConfig) -> (Vec<f64>, Vec<f64>) {
+    let initial = init_seeded(&flex().autodiff(), config.seed, |device| {
+        config.model.init(device)
+    });
+    let weight = initial.classifier().weight.val();
+    let angles = burn_mhe::nearest_angles(weight.clone().transpose());
+    let norms = weight.powi_scalar(2).sum_dim(0).sqrt().into_data();
+    (angles, norms.iter::<f64>().collect())
 }
 
 /// How a file is damaged: what a full disk, a partial copy or a crash of the file system does.

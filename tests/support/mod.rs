@@ -67,6 +67,12 @@ pub fn official_variants() -> Vec<(&'static str, EnergyConfig)> {
         .collect()
 }
 
+/// The largest change of any value from `before` to `after`.
+pub fn largest_change(after: &[f64], before: &[f64]) -> f64 {
+    let changes = after.iter().zip(before).map(|(a, b)| (a - b).abs());
+    changes.fold(0.0, f64::max)
+}
+
 /// `|a - b| <= rel * max(|a|, |b|, floor)`.
 pub fn assert_close(a: f64, b: f64, rel: f64, what: &str) {
     let scale = a.abs().max(b.abs()).max(1e-12);

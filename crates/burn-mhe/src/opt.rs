@@ -78,6 +78,8 @@ impl Reparameterization for OrthogonalFactor {
 /// convolution weights), except those under the `exclude` prefixes: the weight is frozen as
 /// `W0` and gets an [`OrthogonalFactor`] starting at the identity. Rank-2 weights are taken as
 /// `Linear` weights (neurons in columns): exclude an `Embedding`, whose rows are its vectors.
+/// The released code (wy1iu/OPT) leaves the last layer plain, so that the lengths of the
+/// classifier's neurons, the logits' scale, can grow: exclude it by its path.
 ///
 /// ```
 /// use burn::module::Module;
@@ -97,10 +99,14 @@ impl Reparameterization for OrthogonalFactor {
 ///     classifier: LinearConfig::new(16, 4).init(&device),
 /// };
 /// let before = mlp.hidden.weight.val().into_data();
-/// let opt = mlp.apply_reparameterization(OrthogonalOverParameterization::new());
+/// let opt = mlp.clone().apply_reparameterization(OrthogonalOverParameterization::new());
 /// // The same weights at the start (R = I), plus one 8 x 8 and one 16 x 16 generator.
 /// opt.hidden.weight.val().into_data().assert_approx_eq::<f32>(&before, Default::default());
-/// assert_eq!(opt.num_params(), (8 * 16 + 16) + (16 * 4 + 4) + 8 * 8 + 16 * 16);
+/// let weights = (8 * 16 + 16) + (16 * 4 + 4);
+/// assert_eq!(opt.num_params(), weights + 8 * 8 + 16 * 16);
+/// // As released: the classifier stays plain, only the hidden layer gets a generator.
+/// let released = OrthogonalOverParameterization::new().exclude("classifier");
+/// assert_eq!(mlp.apply_reparameterization(released).num_params(), weights + 8 * 8);
 /// ```
 #[derive(Debug, Clone, Default)]
 pub struct OrthogonalOverParameterization {

@@ -76,8 +76,9 @@ pub struct TrainArgs {
     /// Keep only a fraction of one class in the training split, e.g. `0:0.02`.
     #[arg(long)]
     pub imbalance: Option<Imbalance>,
-    /// Train every conv and linear weight through a reparameterization: `opt` (orthogonal
-    /// over-parameterization: `W = R W0`, `W0` frozen, `R` a learned rotation).
+    /// Train the weights through a reparameterization: `opt` (orthogonal over-parameterization
+    /// of every conv and linear weight: `W = R W0`, `W0` frozen, `R` a learned rotation) or
+    /// `opt-hidden` (the same on every layer but the classifier, as the released OPT code).
     #[arg(long, value_enum)]
     pub parameterization: Option<WeightParameterization>,
     /// Weight the classes in the training loss: `balanced` gives class `c` the weight

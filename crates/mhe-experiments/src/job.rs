@@ -159,10 +159,26 @@ impl ClassWeighting {
 #[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum WeightParameterization {
     /// Orthogonal over-parameterization (OPT, Liu et al., CVPR 2021): every conv and linear
-    /// weight becomes `R W0`, its random initial weight frozen and `R` a learned rotation
-    /// ([`OrthogonalOverParameterization`](burn_mhe::OrthogonalOverParameterization)), so the
-    /// angles between neurons, and their energy, stay those of the initialization.
+    /// weight, the classifier's too, becomes `R W0`, its random initial weight frozen and `R` a
+    /// learned rotation (`burn_mhe::OrthogonalOverParameterization`), so the angles between
+    /// neurons, their lengths and their energy stay those of the initialization.
     Opt,
+    /// OPT as the released code places it (wy1iu/OPT): every hidden conv and linear weight
+    /// becomes `R W0`, and the classifier trains directly, so its neurons' lengths and angles
+    /// (the logits' scale) are free to grow.
+    OptHidden,
+}
+
+impl WeightParameterization {
+    /// The reparameterizer that applies it to an [`ImageClassifier`].
+    pub fn reparameterizer(self) -> OrthogonalOverParameterization {
+        match self {
+            WeightParameterization::Opt => OrthogonalOverParameterization::new(),
+            WeightParameterization::OptHidden => {
+                OrthogonalOverParameterization::new().exclude(ImageClassifier::CLASSIFIER_PATH)
+            }
+        }
+    }
 }
 
 /// Everything that defines a training run; saved as `config.json` in the run folder.
@@ -496,8 +512,8 @@ fn fit_image_classifier(
         config.model.init(device)
     });
     let model = match config.parameterization {
-        Some(WeightParameterization::Opt) => {
-            model.apply_reparameterization(OrthogonalOverParameterization::new())
+        Some(parameterization) => {
+            model.apply_reparameterization(parameterization.reparameterizer())
         }
         None => model,
     };

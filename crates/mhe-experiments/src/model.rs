@@ -156,6 +156,9 @@ pub struct ImageClassifier {
 }
 
 impl ImageClassifier {
+    /// The module path of the classifier layer's parameters (`classifier.weight`, ...).
+    pub const CLASSIFIER_PATH: &'static str = "classifier";
+
     /// The input of the classifier layer for images `[batch, 1, rows, cols]`: `[batch, 2]` for
     /// [`Architecture::Cnn2d`].
     pub fn features(&self, images: Tensor<4>) -> Tensor<2> {

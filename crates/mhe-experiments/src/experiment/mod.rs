@@ -55,7 +55,7 @@ use burn_mhe_train::{RunFolder, read_json};
 /// Which configurations of a sweep are drawn in its curves and angle figures: the released
 /// three of the variants; width 1 or depth 2, or, in a sweep without it, its widest or deepest
 /// networks; every configuration of the imbalance experiment; the baseline, MHE and
-/// half-space MHE at the released weights, SO, SRIP and OPT of the controls.
+/// half-space MHE at the released weights, SO, SRIP and both OPTs of the controls.
 fn headlines(settings: &[Setting], name: ExperimentName) -> Vec<bool> {
     let preferred = match name {
         ExperimentName::Width => Some(1.0),
@@ -74,8 +74,16 @@ fn headlines(settings: &[Setting], name: ExperimentName) -> Vec<bool> {
             }
             ExperimentName::Width | ExperimentName::Depth => setting.x == drawn_x,
             ExperimentName::Imbalance => true,
-            ExperimentName::Controls => ["baseline", "mhe x1", "half-mhe x1", "so", "srip", "opt"]
-                .contains(&setting.label.as_str()),
+            ExperimentName::Controls => [
+                "baseline",
+                "mhe x1",
+                "half-mhe x1",
+                "so",
+                "srip",
+                "opt",
+                "opt hidden",
+            ]
+            .contains(&setting.label.as_str()),
         })
         .collect()
 }

@@ -299,14 +299,20 @@ pub(crate) fn planned_section(root: &Path, spec: &str) -> Result<String, JobErro
         tested.push((test, t));
     }
     let raw: Vec<f64> = tested.iter().map(|(_, t)| t.p_value).collect();
-    let mut text = format!(
-        "The plan's {} paired t-tests of {folder} ({}, two-sided), Holm's adjustment over these \
-         {} alone.\n\n\
-         | configuration | seeds | difference (points) | 95% CI | sd of differences (points) | \
-         better on | p | Holm p |\n|---|---|---|---|---|---|---|---|\n",
-        tested.len(),
-        measured(&tested),
-        tested.len()
+    let (measure, n) = (measured(&tested), tested.len());
+    let mut text = match n {
+        1 => format!(
+            "The plan's one paired t-test of {folder} ({measure}, two-sided): a family of one, \
+             so its Holm p is its p."
+        ),
+        _ => format!(
+            "The plan's {n} paired t-tests of {folder} ({measure}, two-sided), Holm's adjustment \
+             over these {n} alone."
+        ),
+    };
+    text.push_str(
+        "\n\n| configuration | seeds | difference (points) | 95% CI | sd of differences (points) \
+         | better on | p | Holm p |\n|---|---|---|---|---|---|---|---|\n",
     );
     for ((test, t), holm) in tested.iter().zip(holm(&raw)) {
         let (n, stat) = (test.differences.len(), test.stat());
@@ -490,6 +496,12 @@ mod tests {
             ]
         );
         assert!(text.contains("or the rare class's test recall where a row says so"));
+        let one = planned_section(&root, "results/a | half").unwrap();
+        assert!(
+            one.starts_with("The plan's one paired t-test of results/a"),
+            "{one}"
+        );
+        assert!(rows(&one)[0].ends_with("| 0.035 | 0.035 |"), "{one}");
         let missing = planned_section(&root, "results/a | so").unwrap_err();
         assert!(
             missing.to_string().contains("no comparison of `so`"),

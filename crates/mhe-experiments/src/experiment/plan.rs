@@ -28,8 +28,9 @@ pub enum ExperimentName {
     Imbalance,
     /// Controls beside MHE on one CNN (depth 1 unless `depths` names one): the baseline at other
     /// weight decays, MHE and half-space MHE at multiples of the released loss weights, the
-    /// orthogonality regularizers SO and SRIP, and OPT; every configuration is compared with
-    /// the baseline at the default weight decay.
+    /// orthogonality regularizers SO and SRIP, and OPT on every layer and on the hidden layers
+    /// alone (as released); every configuration is compared with the baseline at the default
+    /// weight decay.
     Controls,
 }
 
@@ -342,8 +343,13 @@ impl ExperimentConfig {
             let job = base.clone().with_released_weights(mode, 1.0);
             settings.push(setting(mode.name().into(), mode, job));
         }
-        let opt = base.with_parameterization(Some(WeightParameterization::Opt));
-        settings.push(setting("opt".into(), MheMode::None, opt));
+        for (label, parameterization) in [
+            ("opt", WeightParameterization::Opt),
+            ("opt hidden", WeightParameterization::OptHidden),
+        ] {
+            let opt = base.clone().with_parameterization(Some(parameterization));
+            settings.push(setting(label.into(), MheMode::None, opt));
+        }
         settings
     }
 }
@@ -415,14 +421,19 @@ mod tests {
                 "half-mhe x10",
                 "so",
                 "srip",
-                "opt"
+                "opt",
+                "opt hidden"
             ]
         );
         assert_eq!(
             settings[11].job.parameterization,
             Some(WeightParameterization::Opt)
         );
-        assert_eq!(settings[11].mhe, MheMode::None);
+        assert_eq!(
+            settings[12].job.parameterization,
+            Some(WeightParameterization::OptHidden)
+        );
+        assert!(settings[11..].iter().all(|s| s.mhe == MheMode::None));
         assert!(settings.iter().all(|s| s.job.model.depth == 1));
         let weights = |s: &Setting| (s.job.lambda_hidden, s.job.lambda_output);
         assert_eq!(weights(&settings[8]), (10.0, 100.0));
@@ -438,7 +449,7 @@ mod tests {
             .with_depths(vec![2])
             .with_weight_scales(vec![1.0])
             .with_weight_decays(vec![0.0]);
-        assert_eq!(deeper.settings().len(), 7);
+        assert_eq!(deeper.settings().len(), 8);
         assert!(deeper.settings().iter().all(|s| s.job.model.depth == 2));
         let bad = config(ExperimentName::Controls).with_weight_scales(vec![0.0]);
         assert!(bad.check().unwrap_err().contains("weight scales"));
