@@ -13,19 +13,25 @@
 //! <!-- end history -->
 //! ```
 //!
-//! Paths are relative to the page's own folder. Pooled comparisons, a plan's tests and the table
-//! of every test on the page are three more kinds (`page_tests.rs`).
+//! Paths are relative to the page's own folder. Pooled comparisons, a plan's tests, the table of
+//! every test on the page and, inline in a sentence, one test's adjusted p-values are four more
+//! kinds (`page_tests.rs`).
 
 use std::fmt::Write;
 use std::path::Path;
 
-use super::page_tests::{planned_section, pooled_section, tests_section};
+use super::page_tests::{adjusted_section, planned_section, pooled_section, tests_section};
 use crate::error::JobError;
 use crate::results::{JobFiles, TrainResults};
 use burn_mhe_train::RunFolder;
 
 /// The kinds of generated section.
-const KINDS: [&str; 5] = ["summary", "history", "pooled", "planned", "tests"];
+const KINDS: [&str; 6] = [
+    "summary", "history", "pooled", "planned", "tests", "adjusted",
+];
+
+/// The kinds whose body sits inside a sentence, between the markers on one line.
+const INLINE: [&str; 1] = ["adjusted"];
 
 /// `page` with every marked section replaced by what it names, read from below `root` (the
 /// page's folder).
@@ -58,12 +64,15 @@ pub fn render_page(page: &str, root: &Path) -> Result<String, JobError> {
             .ok_or_else(|| bad(&format!("the section of {path} has no `{end_marker}`")))?
             + header_end;
         out.push_str(&rest[..header_end]);
-        out.push('\n');
+        if !INLINE.contains(&kind) {
+            out.push('\n');
+        }
         out.push_str(&match kind {
             "summary" => summary_section(root, path)?,
             "history" => history_section(root, path)?,
             "pooled" => pooled_section(root, path)?,
             "planned" => planned_section(root, path)?,
+            "adjusted" => adjusted_section(page, root, path)?,
             _ => tests_section(page, root)?,
         });
         out.push_str(&end_marker);

@@ -14,7 +14,12 @@
 //! <!-- planned: results/a | half-mhe depth 1, mhe depth 1 -->
 //! ... the comparisons a plan named, from one sweep, with Holm's adjustment over them ...
 //! <!-- end planned -->
+//! ... in a sentence: (<!-- adjusted: results/a | half-mhe depth 1 -->Holm p 0.142,
+//!     Benjamini-Hochberg q 0.030 over the page's 62 tests<!-- end adjusted -->) ...
 //! ```
+//!
+//! The last is inline: one comparison's adjusted p-values as the tests section computes them,
+//! for prose that quotes them.
 //!
 //! A comparison is of test accuracy, or, for a sweep with an imbalanced training split, of the
 //! rare class's test recall; a section names the latter `LABEL (rare-class recall)`.
@@ -97,13 +102,12 @@ impl PageTest {
     }
 }
 
-/// What the `tested` comparisons measure, in a sentence: one measure, or test accuracy with the
-/// rows that say otherwise.
-fn measured(tested: &[(PageTest, TTest)]) -> String {
-    let first = tested
-        .first()
-        .map_or(Measure::Accuracy, |(test, _)| test.measure);
-    match tested.iter().all(|(test, _)| test.measure == first) {
+/// What comparisons of these `measures` measure, in a sentence: one measure, or test accuracy
+/// with the rows that say otherwise.
+fn measured(measures: impl IntoIterator<Item = Measure>) -> String {
+    let measures: Vec<Measure> = measures.into_iter().collect();
+    let first = measures.first().copied().unwrap_or(Measure::Accuracy);
+    match measures.iter().all(|&measure| measure == first) {
         true => format!("{} against the baseline", first.describe()),
         false => "test accuracy against the baseline, or the rare class's test recall where a \
                   row says so"
@@ -299,7 +303,8 @@ pub(crate) fn planned_section(root: &Path, spec: &str) -> Result<String, JobErro
         tested.push((test, t));
     }
     let raw: Vec<f64> = tested.iter().map(|(_, t)| t.p_value).collect();
-    let (measure, n) = (measured(&tested), tested.len());
+    let measure = measured(tested.iter().map(|(test, _)| test.measure));
+    let n = tested.len();
     let mut text = match n {
         1 => format!(
             "The plan's one paired t-test of {folder} ({measure}, two-sided): a family of one, \
@@ -332,9 +337,18 @@ pub(crate) fn planned_section(root: &Path, spec: &str) -> Result<String, JobErro
     Ok(text)
 }
 
-/// The body of the tests section of `page`: every comparison of its summary and pooled
-/// sections, each once ([`distinct`]), with raw and adjusted p-values.
-pub(crate) fn tests_section(page: &str, root: &Path) -> Result<String, JobError> {
+/// One comparison of the page's table with its t-test and its p-values adjusted over the
+/// table.
+struct AdjustedTest {
+    test: PageTest,
+    t: TTest,
+    holm: f64,
+    bh: f64,
+}
+
+/// Every comparison of the summary and pooled sections of `page`, each once ([`distinct`]),
+/// that has a t-test, with Holm's and Benjamini-Hochberg's adjustments over all of them.
+fn page_family(page: &str, root: &Path) -> Result<Vec<AdjustedTest>, JobError> {
     let mut tests = Vec::new();
     for (kind, spec) in markers(page) {
         match kind {
@@ -352,6 +366,17 @@ pub(crate) fn tests_section(page: &str, root: &Path) -> Result<String, JobError>
         .collect();
     let raw: Vec<f64> = tested.iter().map(|(_, t)| t.p_value).collect();
     let (holm, bh) = (holm(&raw), benjamini_hochberg(&raw));
+    Ok(tested
+        .into_iter()
+        .zip(holm.into_iter().zip(bh))
+        .map(|((test, t), (holm, bh))| AdjustedTest { test, t, holm, bh })
+        .collect())
+}
+
+/// The body of the tests section of `page`: every comparison of its summary and pooled
+/// sections, each once, with raw and adjusted p-values ([`page_family`]).
+pub(crate) fn tests_section(page: &str, root: &Path) -> Result<String, JobError> {
+    let family = page_family(page, root)?;
     let mut text = format!(
         "{} paired t-tests ({}, two-sided); Holm's adjustment \
          controls the chance of any false positive among all of them, Benjamini-Hochberg's the \
@@ -361,10 +386,10 @@ pub(crate) fn tests_section(page: &str, root: &Path) -> Result<String, JobError>
          once, where it first appears.\n\n\
          | source | configuration | seeds | difference (points) | 95% CI | p | Holm p | BH q |\n\
          |---|---|---|---|---|---|---|---|\n",
-        tested.len(),
-        measured(&tested)
+        family.len(),
+        measured(family.iter().map(|row| row.test.measure))
     );
-    for (((test, t), holm), bh) in tested.iter().zip(&holm).zip(&bh) {
+    for AdjustedTest { test, t, holm, bh } in &family {
         let _ = writeln!(
             text,
             "| {} | {} | {} | {} | [{}, {}] | {} | {} | {} |",
@@ -380,6 +405,34 @@ pub(crate) fn tests_section(page: &str, root: &Path) -> Result<String, JobError>
         );
     }
     Ok(text)
+}
+
+/// The body of an inline adjusted section, `SOURCE | NAME`: the adjusted p-values of the
+/// comparison the page's table lists from `SOURCE` (a sweep's folder, or `pooled: FOLDER, ...`)
+/// as `NAME`.
+pub(crate) fn adjusted_section(page: &str, root: &Path, spec: &str) -> Result<String, JobError> {
+    let (source, name) = spec.rsplit_once('|').ok_or_else(|| {
+        JobError::invalid_config(format!(
+            "results page: a section `adjusted: SOURCE | NAME`, got `{spec}`"
+        ))
+    })?;
+    let (source, name) = (source.trim(), name.trim());
+    let family = page_family(page, root)?;
+    let row = family
+        .iter()
+        .find(|row| row.test.source == source && row.test.name() == name)
+        .ok_or_else(|| {
+            JobError::invalid_config(format!(
+                "results page: the table of every test has no `{name}` from {source} (a \
+                 comparison repeated on the same runs is listed where it first appears)"
+            ))
+        })?;
+    Ok(format!(
+        "Holm p {}, Benjamini-Hochberg q {} over the page's {} tests",
+        p(row.holm),
+        p(row.bh),
+        family.len()
+    ))
 }
 
 /// Every section marker of `page` in order: its kind and what it names.
@@ -448,10 +501,17 @@ mod tests {
         assert_eq!(kept, [first, other_seeds, other_runs, other_measure]);
     }
 
+    /// A fresh folder named for `test` holding the sweep `results/a` with `summary` as its
+    /// `summary.json`.
+    fn one_sweep(test: &str, summary: serde_json::Value) -> std::path::PathBuf {
+        let root = std::env::temp_dir().join(format!("{test}-{}", std::process::id()));
+        std::fs::create_dir_all(root.join("results/a")).unwrap();
+        std::fs::write(root.join("results/a/summary.json"), summary.to_string()).unwrap();
+        root
+    }
+
     #[test]
     fn a_plans_tests_are_adjusted_over_themselves_in_the_plans_order() {
-        let root = std::env::temp_dir().join(format!("planned-{}", std::process::id()));
-        std::fs::create_dir_all(root.join("results/a")).unwrap();
         let summary = serde_json::json!({
             "config": { "first_seed": 40, "seeds": 3 },
             "settings": [
@@ -464,7 +524,7 @@ mod tests {
                 },
             ]
         });
-        std::fs::write(root.join("results/a/summary.json"), summary.to_string()).unwrap();
+        let root = one_sweep("planned", summary);
         let text = planned_section(&root, "results/a | mhe, half").unwrap();
         // Two degrees of freedom: p = 1 - t / sqrt(2 + t^2); t = 3 sqrt(3) gives 0.0351, and
         // t = 0.756 gives 0.529; Holm doubles the smaller.
@@ -508,6 +568,43 @@ mod tests {
             "{missing}"
         );
         assert!(planned_section(&root, "results/a").is_err());
+        std::fs::remove_dir_all(root).unwrap();
+    }
+
+    #[test]
+    fn a_sentence_quotes_one_tests_adjusted_p_values_inline() {
+        let summary = serde_json::json!({
+            "config": { "first_seed": 0, "seeds": 3 },
+            "settings": [
+                { "label": "half", "vs_baseline": { "differences": [0.002, 0.004, 0.003] } },
+                { "label": "mhe", "vs_baseline": { "differences": [0.001, -0.001, 0.002] } },
+            ]
+        });
+        let root = one_sweep("adjusted", summary);
+        std::fs::write(root.join("results/a/summary.md"), "# A\n\ntable\n").unwrap();
+        let page = |quote: &str| {
+            format!(
+                "<!-- summary: results/a -->\n<!-- end summary -->\nSo \
+                 (<!-- adjusted: {quote} -->old<!-- end adjusted -->).\n"
+            )
+        };
+        // p 0.0351 and 0.529 (the planned test's values): Holm and BH both double the smaller.
+        let rendered = crate::experiment::render_page(&page("results/a | half"), &root).unwrap();
+        assert!(
+            rendered.ends_with(
+                "So (<!-- adjusted: results/a | half -->Holm p 0.070, Benjamini-Hochberg q 0.070 \
+                 over the page's 2 tests<!-- end adjusted -->).\n"
+            ),
+            "{rendered}"
+        );
+        let missing = crate::experiment::render_page(&page("results/a | so"), &root);
+        assert!(
+            missing
+                .unwrap_err()
+                .to_string()
+                .contains("no `so` from results/a")
+        );
+        assert!(crate::experiment::render_page(&page("results/a"), &root).is_err());
         std::fs::remove_dir_all(root).unwrap();
     }
 
