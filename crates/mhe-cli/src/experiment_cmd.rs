@@ -73,6 +73,10 @@ pub struct ExperimentArgs {
     /// baseline keeps 0.0005).
     #[arg(long, value_delimiter = ',')]
     pub weight_decays: Vec<f64>,
+    /// `controls`: initial learning rates of more extra baselines, e.g. `0.025,0.1` (default:
+    /// none; the reference baseline keeps 0.05).
+    #[arg(long, value_delimiter = ',')]
+    pub learning_rates: Vec<f64>,
     /// `imbalance`: the class thinned out of the training split.
     #[arg(long, default_value_t = defaults().imbalance_class)]
     pub imbalance_class: usize,
@@ -132,6 +136,7 @@ pub fn run(args: &ExperimentArgs) -> Result<String, CliError> {
         .with_depths(args.depths.clone())
         .with_weight_scales(args.weight_scales.clone())
         .with_weight_decays(args.weight_decays.clone())
+        .with_learning_rates(args.learning_rates.clone())
         .with_imbalance_class(args.imbalance_class)
         .with_imbalance_fractions(args.imbalance_fractions.clone())
         .with_reweighted_baseline(args.reweighted_baseline);

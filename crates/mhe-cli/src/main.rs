@@ -41,7 +41,7 @@ enum Command {
     /// Train an image classifier with or without MHE (burn's Learner; checkpoints, resume).
     Train(Box<train_cmd::TrainArgs>),
     /// Reproduce the paper's experiments: sweeps of training runs, summary and figures.
-    Experiment(experiment_cmd::ExperimentArgs),
+    Experiment(Box<experiment_cmd::ExperimentArgs>),
     /// Redraw finished sweeps' figures and summaries from their committed runs (nothing trains).
     Redraw(redraw_cmd::RedrawArgs),
     /// Regenerate the summary sections of a results page from the experiments' summaries.

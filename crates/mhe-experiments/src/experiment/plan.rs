@@ -84,6 +84,10 @@ pub struct ExperimentConfig {
     /// baseline's is 5e-4).
     #[config(default = "Vec::new()")]
     pub weight_decays: Vec<f64>,
+    /// `controls`: initial learning rates of more extra baselines; empty: none (the default
+    /// baseline's is 0.05).
+    #[config(default = "Vec::new()")]
+    pub learning_rates: Vec<f64>,
     /// `imbalance`: the class thinned out of the training split.
     #[config(default = 0)]
     pub imbalance_class: usize,
@@ -153,6 +157,9 @@ impl ExperimentConfig {
         let positive = |x: &f64| x.is_finite() && *x > 0.0;
         if let Some(scale) = self.weight_scales.iter().find(|x| !positive(x)) {
             return Err(format!("weight scales must be positive, got {scale}"));
+        }
+        if let Some(lr) = self.learning_rates.iter().find(|x| !positive(x)) {
+            return Err(format!("learning rates must be positive, got {lr}"));
         }
         if let Some(decay) = self
             .weight_decays
@@ -332,6 +339,10 @@ impl ExperimentConfig {
             let job = base.clone().with_weight_decay(decay);
             settings.push(setting(format!("baseline wd {decay}"), MheMode::None, job));
         }
+        for &lr in &self.learning_rates {
+            let job = base.clone().with_lr(lr);
+            settings.push(setting(format!("baseline lr {lr}"), MheMode::None, job));
+        }
         for mode in [MheMode::Mhe, MheMode::HalfMhe] {
             for scale in given_or(&self.weight_scales, &[0.1, 1.0, 10.0]) {
                 let job = base.clone().with_released_weights(mode, scale);
@@ -455,6 +466,20 @@ mod tests {
         assert!(bad.check().unwrap_err().contains("weight scales"));
         let bad = config(ExperimentName::Controls).with_weight_decays(vec![-1e-4]);
         assert!(bad.check().unwrap_err().contains("weight decays"));
+
+        // Baselines at other learning rates only where asked, after those at other decays.
+        let tuned = config(ExperimentName::Controls).with_learning_rates(vec![0.025, 0.1]);
+        let settings = tuned.settings();
+        assert_eq!(
+            labels(&settings[2..5]),
+            ["baseline wd 0.002", "baseline lr 0.025", "baseline lr 0.1"]
+        );
+        assert_eq!((settings[3].job.lr, settings[4].job.lr), (0.025, 0.1));
+        assert_eq!(settings[4].mhe, MheMode::None);
+        assert_eq!(settings[4].job.weight_decay, settings[0].job.weight_decay);
+        assert_eq!(settings.len(), 15);
+        let bad = config(ExperimentName::Controls).with_learning_rates(vec![0.0]);
+        assert!(bad.check().unwrap_err().contains("learning rates"));
     }
 
     #[test]
