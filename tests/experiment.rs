@@ -9,7 +9,7 @@ use burn::tensor::Device;
 use mhe_experiments::DatasetChoice;
 use mhe_experiments::experiment::{
     ExperimentConfig, ExperimentName, ExperimentSummary, adopt_runs, redraw_experiment,
-    render_page, run_experiment, summarize_runs,
+    render_page, render_quotes, run_experiment, summarize_runs,
 };
 use support::scratch_path;
 
@@ -333,6 +333,15 @@ fn the_results_page_matches_the_committed_runs() {
     assert!(
         rendered == page,
         "docs/results.md differs from the committed runs: run `mhe results-page`"
+    );
+    let readme = std::fs::read_to_string(docs.join("../README.md")).unwrap();
+    assert!(
+        readme.contains("<!-- adjusted: "),
+        "the README quotes the page"
+    );
+    assert!(
+        render_quotes(&readme, &page, &docs).unwrap() == readme,
+        "README.md's quotes of the page differ from it: run `mhe results-page`"
     );
 }
 

@@ -34,7 +34,7 @@ pub use figures::{
     FeatureFigure, FeaturePanel, Figure, HistogramFigure, HistogramPanel, LineFigure, LinePanel,
     Series, angle_histogram, save,
 };
-pub use page::render_page;
+pub use page::{render_page, render_quotes};
 pub use paired::{McNemar, PairedComparison, PairedDifferences, TTest, wilcoxon_signed_rank};
 pub use plan::{ExperimentConfig, ExperimentName, Setting, slug};
 pub use summary::{ExperimentSummary, RareClass, RareNeuron, SettingSummary, Stat};

@@ -48,9 +48,39 @@ const INLINE: [&str; 1] = ["adjusted"];
 /// );
 /// ```
 pub fn render_page(page: &str, root: &Path) -> Result<String, JobError> {
-    let mut out = String::with_capacity(page.len());
-    let mut rest = page;
-    while let Some((start, kind)) = next_marker(rest) {
+    render(page, page, root, &KINDS)
+}
+
+/// `text` (another file, e.g. the README) with each inline adjusted section replaced by the
+/// values of the table of every test on `page`, whose sections name folders below `root`.
+///
+/// ```
+/// let root = std::env::temp_dir().join(format!("quotes-doc-{}", std::process::id()));
+/// std::fs::create_dir_all(root.join("results/a")).unwrap();
+/// let summary = r#"{"config": {"first_seed": 0, "seeds": 2}, "settings": [
+///     {"label": "half", "vs_baseline": {"differences": [0.002, 0.004]}}]}"#;
+/// std::fs::write(root.join("results/a/summary.json"), summary).unwrap();
+/// std::fs::write(root.join("results/a/summary.md"), "# A\n").unwrap();
+/// let page = "<!-- summary: results/a -->\n<!-- end summary -->\n";
+/// let readme = "Gain (<!-- adjusted: results/a | half -->?<!-- end adjusted -->).";
+/// let quoted = mhe_experiments::experiment::render_quotes(readme, page, &root).unwrap();
+/// // One degree of freedom: t = 3 gives p = 0.205, alone in its family.
+/// assert_eq!(
+///     quoted,
+///     "Gain (<!-- adjusted: results/a | half -->Holm p 0.205, Benjamini-Hochberg q 0.205 over \
+///      the page's 1 tests<!-- end adjusted -->)."
+/// );
+/// ```
+pub fn render_quotes(text: &str, page: &str, root: &Path) -> Result<String, JobError> {
+    render(text, page, root, &INLINE)
+}
+
+/// `text` with its sections of the `kinds` replaced, those that need the page's every test
+/// taking them from `page`.
+fn render(text: &str, page: &str, root: &Path, kinds: &[&'static str]) -> Result<String, JobError> {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some((start, kind)) = next_marker(rest, kinds) {
         let begin = format!("<!-- {kind}: ");
         let header_end = start
             + rest[start..]
@@ -82,9 +112,9 @@ pub fn render_page(page: &str, root: &Path) -> Result<String, JobError> {
     Ok(out)
 }
 
-/// The first section marker in `text`: its position and kind.
-fn next_marker(text: &str) -> Option<(usize, &'static str)> {
-    KINDS
+/// The first section marker of the `kinds` in `text`: its position and kind.
+fn next_marker(text: &str, kinds: &[&'static str]) -> Option<(usize, &'static str)> {
+    kinds
         .iter()
         .filter_map(|kind| Some((text.find(&format!("<!-- {kind}: "))?, *kind)))
         .min()
