@@ -144,7 +144,8 @@ fn bad_input_exits_with_code_two_and_a_message() {
     let golden = temp("golden-bad-s.npy");
     write_golden(&golden, true);
 
-    let cases: [(Vec<&str>, &str); 6] = [
+    let sweep = temp("bad-learning-rate");
+    let cases: [(Vec<&str>, &str); 7] = [
         (
             vec!["energy", "--weights", "/nonexistent/w.npy"],
             "/nonexistent/w.npy",
@@ -168,6 +169,17 @@ fn bad_input_exits_with_code_two_and_a_message() {
         (
             vec!["redraw", "/nonexistent/sweep"],
             "/nonexistent/sweep/summary.json",
+        ),
+        (
+            vec![
+                "experiment",
+                "controls",
+                "--learning-rates",
+                "0.1,0",
+                "--out",
+                sweep.to_str().unwrap(),
+            ],
+            "learning rates must be positive, got 0",
         ),
     ];
     for (args, message) in cases {
