@@ -20,7 +20,9 @@
 use std::fmt::Write;
 use std::path::Path;
 
-use super::page_tests::{adjusted_section, planned_section, pooled_section, tests_section};
+use super::page_tests::{
+    AdjustedTest, adjusted_section, page_family, planned_section, pooled_section, tests_section,
+};
 use crate::error::JobError;
 use crate::results::{JobFiles, TrainResults};
 use burn_mhe_train::RunFolder;
@@ -76,10 +78,11 @@ pub fn render_quotes(text: &str, page: &str, root: &Path) -> Result<String, JobE
 }
 
 /// `text` with its sections of the `kinds` replaced, those that need the page's every test
-/// taking them from `page`.
+/// taking them from `page` (read from the sweeps once, where the first of them needs it).
 fn render(text: &str, page: &str, root: &Path, kinds: &[&'static str]) -> Result<String, JobError> {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
+    let mut family: Option<Vec<AdjustedTest>> = None;
     while let Some((start, kind)) = next_marker(rest, kinds) {
         let begin = format!("<!-- {kind}: ");
         let header_end = start
@@ -97,13 +100,17 @@ fn render(text: &str, page: &str, root: &Path, kinds: &[&'static str]) -> Result
         if !INLINE.contains(&kind) {
             out.push('\n');
         }
+        if matches!(kind, "tests" | "adjusted") && family.is_none() {
+            family = Some(page_family(page, root)?);
+        }
+        let every_test = family.as_deref().unwrap_or_default();
         out.push_str(&match kind {
             "summary" => summary_section(root, path)?,
             "history" => history_section(root, path)?,
             "pooled" => pooled_section(root, path)?,
             "planned" => planned_section(root, path)?,
-            "adjusted" => adjusted_section(page, root, path)?,
-            _ => tests_section(page, root)?,
+            "adjusted" => adjusted_section(every_test, path)?,
+            _ => tests_section(every_test),
         });
         out.push_str(&end_marker);
         rest = &rest[end + end_marker.len()..];

@@ -339,7 +339,7 @@ pub(crate) fn planned_section(root: &Path, spec: &str) -> Result<String, JobErro
 
 /// One comparison of the page's table with its t-test and its p-values adjusted over the
 /// table.
-struct AdjustedTest {
+pub(crate) struct AdjustedTest {
     test: PageTest,
     t: TTest,
     holm: f64,
@@ -348,7 +348,7 @@ struct AdjustedTest {
 
 /// Every comparison of the summary and pooled sections of `page`, each once ([`distinct`]),
 /// that has a t-test, with Holm's and Benjamini-Hochberg's adjustments over all of them.
-fn page_family(page: &str, root: &Path) -> Result<Vec<AdjustedTest>, JobError> {
+pub(crate) fn page_family(page: &str, root: &Path) -> Result<Vec<AdjustedTest>, JobError> {
     let mut tests = Vec::new();
     for (kind, spec) in markers(page) {
         match kind {
@@ -373,10 +373,9 @@ fn page_family(page: &str, root: &Path) -> Result<Vec<AdjustedTest>, JobError> {
         .collect())
 }
 
-/// The body of the tests section of `page`: every comparison of its summary and pooled
-/// sections, each once, with raw and adjusted p-values ([`page_family`]).
-pub(crate) fn tests_section(page: &str, root: &Path) -> Result<String, JobError> {
-    let family = page_family(page, root)?;
+/// The body of the tests section: every comparison of the page's summary and pooled sections,
+/// each once, with raw and adjusted p-values (`family`, from [`page_family`]).
+pub(crate) fn tests_section(family: &[AdjustedTest]) -> String {
     let mut text = format!(
         "{} paired t-tests ({}, two-sided); Holm's adjustment \
          controls the chance of any false positive among all of them, Benjamini-Hochberg's the \
@@ -389,7 +388,7 @@ pub(crate) fn tests_section(page: &str, root: &Path) -> Result<String, JobError>
         family.len(),
         measured(family.iter().map(|row| row.test.measure))
     );
-    for AdjustedTest { test, t, holm, bh } in &family {
+    for AdjustedTest { test, t, holm, bh } in family {
         let _ = writeln!(
             text,
             "| {} | {} | {} | {} | [{}, {}] | {} | {} | {} |",
@@ -404,20 +403,19 @@ pub(crate) fn tests_section(page: &str, root: &Path) -> Result<String, JobError>
             p(*bh)
         );
     }
-    Ok(text)
+    text
 }
 
 /// The body of an inline adjusted section, `SOURCE | NAME`: the adjusted p-values of the
-/// comparison the page's table lists from `SOURCE` (a sweep's folder, or `pooled: FOLDER, ...`)
-/// as `NAME`.
-pub(crate) fn adjusted_section(page: &str, root: &Path, spec: &str) -> Result<String, JobError> {
+/// comparison the page's table (`family`, from [`page_family`]) lists from `SOURCE` (a sweep's
+/// folder, or `pooled: FOLDER, ...`) as `NAME`.
+pub(crate) fn adjusted_section(family: &[AdjustedTest], spec: &str) -> Result<String, JobError> {
     let (source, name) = spec.rsplit_once('|').ok_or_else(|| {
         JobError::invalid_config(format!(
             "results page: a section `adjusted: SOURCE | NAME`, got `{spec}`"
         ))
     })?;
     let (source, name) = (source.trim(), name.trim());
-    let family = page_family(page, root)?;
     let row = family
         .iter()
         .find(|row| row.test.source == source && row.test.name() == name)
