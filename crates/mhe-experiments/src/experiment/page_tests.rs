@@ -231,22 +231,22 @@ fn find_test(tests: &[PageTest], folder: &str, name: &str) -> Result<PageTest, J
 /// The comparison of one configuration with its baseline over the seeds of several sweeps.
 pub(crate) fn pooled_test(root: &Path, spec: &str) -> Result<PageTest, JobError> {
     let (name, folders) = parse_pooled(spec)?;
-    let mut pooled: Option<PageTest> = None;
-    for folder in &folders {
-        let test = find_test(&sweep_tests(root, folder)?, folder, name)?;
-        match pooled.as_mut() {
-            Some(pooled) => {
-                pooled.seeds.extend(test.seeds);
-                pooled.differences.extend(test.differences);
-            }
-            None => pooled = Some(test),
-        }
-    }
-    let mut pooled = pooled.ok_or_else(|| {
-        JobError::invalid_config(format!("results page: `pooled: {spec}` names no sweep"))
-    })?;
-    pooled.source = format!("pooled: {}", folders.join(", "));
-    Ok(pooled)
+    let tests = folders
+        .iter()
+        .map(|folder| find_test(&sweep_tests(root, folder)?, folder, name))
+        .collect::<Result<Vec<_>, _>>()?;
+    // A specification names at least one sweep (an empty one is found in none).
+    let first = &tests[0];
+    Ok(PageTest {
+        source: format!("pooled: {}", folders.join(", ")),
+        label: first.label.clone(),
+        measure: first.measure,
+        seeds: tests.iter().flat_map(|test| test.seeds.clone()).collect(),
+        differences: tests
+            .iter()
+            .flat_map(|test| test.differences.clone())
+            .collect(),
+    })
 }
 
 /// A p-value as the page prints it.
