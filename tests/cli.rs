@@ -145,7 +145,7 @@ fn bad_input_exits_with_code_two_and_a_message() {
     write_golden(&golden, true);
 
     let sweep = temp("bad-learning-rate");
-    let cases: [(Vec<&str>, &str); 7] = [
+    let cases: [(Vec<&str>, &str); 8] = [
         (
             vec!["energy", "--weights", "/nonexistent/w.npy"],
             "/nonexistent/w.npy",
@@ -180,6 +180,17 @@ fn bad_input_exits_with_code_two_and_a_message() {
                 sweep.to_str().unwrap(),
             ],
             "learning rates must be positive, got 0",
+        ),
+        (
+            vec![
+                "experiment",
+                "controls",
+                "--half-mhe-learning-rates",
+                "0.1",
+                "--out",
+                sweep.to_str().unwrap(),
+            ],
+            "needs the baseline at that rate",
         ),
     ];
     for (args, message) in cases {

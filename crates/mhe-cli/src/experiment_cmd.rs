@@ -77,6 +77,10 @@ pub struct ExperimentArgs {
     /// none; the reference baseline keeps 0.05).
     #[arg(long, value_delimiter = ',')]
     pub learning_rates: Vec<f64>,
+    /// `controls`: initial learning rates at which half-space MHE runs too, each compared with
+    /// the baseline at that rate, so each must be among `--learning-rates` (default: none).
+    #[arg(long, value_delimiter = ',')]
+    pub half_mhe_learning_rates: Vec<f64>,
     /// `imbalance`: the class thinned out of the training split.
     #[arg(long, default_value_t = defaults().imbalance_class)]
     pub imbalance_class: usize,
@@ -137,6 +141,7 @@ pub fn run(args: &ExperimentArgs) -> Result<String, CliError> {
         .with_weight_scales(args.weight_scales.clone())
         .with_weight_decays(args.weight_decays.clone())
         .with_learning_rates(args.learning_rates.clone())
+        .with_half_mhe_learning_rates(args.half_mhe_learning_rates.clone())
         .with_imbalance_class(args.imbalance_class)
         .with_imbalance_fractions(args.imbalance_fractions.clone())
         .with_reweighted_baseline(args.reweighted_baseline);

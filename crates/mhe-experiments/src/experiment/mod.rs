@@ -36,6 +36,7 @@ pub use figures::{
 };
 pub use page::{render_page, render_quotes};
 pub use paired::{McNemar, PairedComparison, PairedDifferences, TTest, wilcoxon_signed_rank};
+use plan::baseline_of;
 pub use plan::{ExperimentConfig, ExperimentName, Setting, slug};
 pub use summary::{ExperimentSummary, RareClass, RareNeuron, SettingSummary, Stat};
 
@@ -46,7 +47,7 @@ use crate::data::Subset;
 use crate::error::JobError;
 use crate::evaluate::Predictions;
 use crate::host::host_values;
-use crate::job::{MheMode, TrainJobConfig, TrainedRun, read_finished};
+use crate::job::{TrainJobConfig, TrainedRun, read_finished};
 use crate::results::{JobFiles, TrainResults};
 use burn_mhe_train::FolderLock;
 use burn_mhe_train::write_atomically;
@@ -360,20 +361,6 @@ fn check_same_job(job: &TrainJobConfig, run: &RunFolder) -> Result<(), JobError>
             run.root().display()
         ))),
     }
-}
-
-/// The index of the baseline `setting` is compared with: the first configuration without MHE
-/// of the same architecture at the same width or depth. `None` for that baseline itself (the
-/// controls' other baselines, at other weight decays, are compared with it).
-fn baseline_of(setting: &Setting, settings: &[Setting]) -> Option<usize> {
-    settings
-        .iter()
-        .position(|s| {
-            s.mhe == MheMode::None
-                && s.x == setting.x
-                && s.job.model.architecture == setting.job.model.architecture
-        })
-        .filter(|&b| settings[b].label != setting.label)
 }
 
 /// The file of a run's figure data.

@@ -108,8 +108,8 @@ fn measured(measures: impl IntoIterator<Item = Measure>) -> String {
     let measures: Vec<Measure> = measures.into_iter().collect();
     let first = measures.first().copied().unwrap_or(Measure::Accuracy);
     match measures.iter().all(|&measure| measure == first) {
-        true => format!("{} against the baseline", first.describe()),
-        false => "test accuracy against the baseline, or the rare class's test recall where a \
+        true => format!("{} against its baseline", first.describe()),
+        false => "test accuracy against its baseline, or the rare class's test recall where a \
                   row says so"
             .into(),
     }
@@ -539,7 +539,7 @@ mod tests {
         );
         assert!(
             text.starts_with(
-                "The plan's 2 paired t-tests of results/a (test accuracy against the baseline,"
+                "The plan's 2 paired t-tests of results/a (test accuracy against its baseline,"
             ),
             "{text}"
         );

@@ -88,6 +88,11 @@ pub struct ExperimentConfig {
     /// baseline's is 0.05).
     #[config(default = "Vec::new()")]
     pub learning_rates: Vec<f64>,
+    /// `controls`: initial learning rates at which half-space MHE (the released loss weights)
+    /// runs too, each compared with the baseline at the same rate, so each must be one of
+    /// `learning_rates`; empty: none.
+    #[config(default = "Vec::new()")]
+    pub half_mhe_learning_rates: Vec<f64>,
     /// `imbalance`: the class thinned out of the training split.
     #[config(default = 0)]
     pub imbalance_class: usize,
@@ -160,6 +165,16 @@ impl ExperimentConfig {
         }
         if let Some(lr) = self.learning_rates.iter().find(|x| !positive(x)) {
             return Err(format!("learning rates must be positive, got {lr}"));
+        }
+        if let Some(lr) = self
+            .half_mhe_learning_rates
+            .iter()
+            .find(|lr| !self.learning_rates.contains(lr))
+        {
+            return Err(format!(
+                "half-space MHE at learning rate {lr} needs the baseline at that rate: \
+                 add {lr} to the learning rates"
+            ));
         }
         if let Some(decay) = self
             .weight_decays
@@ -361,8 +376,31 @@ impl ExperimentConfig {
             let opt = base.clone().with_parameterization(Some(parameterization));
             settings.push(setting(label.into(), MheMode::None, opt));
         }
+        for &lr in &self.half_mhe_learning_rates {
+            let mode = MheMode::HalfMhe;
+            let job = base.clone().with_released_weights(mode, 1.0).with_lr(lr);
+            settings.push(setting(format!("{} lr {lr}", mode.name()), mode, job));
+        }
         settings
     }
+}
+
+/// The index of the baseline `setting` is compared with: the first configuration without MHE
+/// of the same architecture at the same width or depth, and for a regularized configuration
+/// also at the same initial learning rate (half-space MHE at a tuned rate against the baseline
+/// at that rate). `None` for that baseline itself (the controls' other baselines, at other
+/// weight decays or learning rates, are compared with it).
+pub(super) fn baseline_of(setting: &Setting, settings: &[Setting]) -> Option<usize> {
+    let regularized = setting.mhe != MheMode::None;
+    settings
+        .iter()
+        .position(|s| {
+            s.mhe == MheMode::None
+                && s.x == setting.x
+                && s.job.model.architecture == setting.job.model.architecture
+                && (!regularized || s.job.lr == setting.job.lr)
+        })
+        .filter(|&b| settings[b].label != setting.label)
 }
 
 /// `given`, or `default` where the command line gave none.
@@ -480,6 +518,46 @@ mod tests {
         assert_eq!(settings.len(), 15);
         let bad = config(ExperimentName::Controls).with_learning_rates(vec![0.0]);
         assert!(bad.check().unwrap_err().contains("learning rates"));
+
+        // Half-space MHE at a tuned rate, last, only beside the baseline at that rate.
+        let regularized = tuned.with_half_mhe_learning_rates(vec![0.1]);
+        assert_eq!(regularized.check(), Ok(()));
+        let settings = regularized.settings();
+        let last = settings.last().unwrap();
+        assert_eq!(
+            (last.label.as_str(), last.mhe),
+            ("half-mhe lr 0.1", MheMode::HalfMhe)
+        );
+        assert_eq!(last.job.lr, 0.1);
+        let released = |s: &Setting| (s.job.lambda_hidden, s.job.lambda_output, s.job.s);
+        let half_mhe_x1 = settings.iter().find(|s| s.label == "half-mhe x1").unwrap();
+        assert_eq!(released(last), released(half_mhe_x1));
+        let untuned = config(ExperimentName::Controls).with_half_mhe_learning_rates(vec![0.1]);
+        assert!(
+            untuned
+                .check()
+                .unwrap_err()
+                .contains("baseline at that rate")
+        );
+    }
+
+    #[test]
+    fn a_regularized_configuration_is_paired_with_the_baseline_at_its_learning_rate() {
+        let settings = config(ExperimentName::Controls)
+            .with_learning_rates(vec![0.025, 0.1])
+            .with_half_mhe_learning_rates(vec![0.1])
+            .settings();
+        let baseline_of = |label: &str| {
+            let setting = settings.iter().find(|s| s.label == label).unwrap();
+            baseline_of(setting, &settings).map(|b| settings[b].label.as_str())
+        };
+        assert_eq!(baseline_of("half-mhe lr 0.1"), Some("baseline lr 0.1"));
+        assert_eq!(baseline_of("half-mhe x1"), Some("baseline"));
+        assert_eq!(baseline_of("so"), Some("baseline"));
+        // The other baselines, OPT among them, against the reference.
+        assert_eq!(baseline_of("baseline lr 0.1"), Some("baseline"));
+        assert_eq!(baseline_of("opt hidden"), Some("baseline"));
+        assert_eq!(baseline_of("baseline"), None);
     }
 
     #[test]
