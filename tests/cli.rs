@@ -145,7 +145,7 @@ fn bad_input_exits_with_code_two_and_a_message() {
     write_golden(&golden, true);
 
     let sweep = temp("bad-learning-rate");
-    let cases: [(Vec<&str>, &str); 8] = [
+    let cases: [(Vec<&str>, &str); 9] = [
         (
             vec!["energy", "--weights", "/nonexistent/w.npy"],
             "/nonexistent/w.npy",
@@ -191,6 +191,17 @@ fn bad_input_exits_with_code_two_and_a_message() {
                 sweep.to_str().unwrap(),
             ],
             "needs the baseline at that rate",
+        ),
+        (
+            vec![
+                "experiment",
+                "controls",
+                "--configurations",
+                "half-mhe lr 0.3",
+                "--out",
+                sweep.to_str().unwrap(),
+            ],
+            "no configuration `half-mhe lr 0.3`",
         ),
     ];
     for (args, message) in cases {

@@ -81,6 +81,10 @@ pub struct ExperimentArgs {
     /// the baseline at that rate, so each must be among `--learning-rates` (default: none).
     #[arg(long, value_delimiter = ',')]
     pub half_mhe_learning_rates: Vec<f64>,
+    /// Only these configurations, by their labels in the summary, and the baselines they are
+    /// compared with, e.g. `"baseline lr 0.4,half-mhe lr 0.2"` (default: all).
+    #[arg(long, value_delimiter = ',')]
+    pub configurations: Vec<String>,
     /// `imbalance`: the class thinned out of the training split.
     #[arg(long, default_value_t = defaults().imbalance_class)]
     pub imbalance_class: usize,
@@ -142,6 +146,7 @@ pub fn run(args: &ExperimentArgs) -> Result<String, CliError> {
         .with_weight_decays(args.weight_decays.clone())
         .with_learning_rates(args.learning_rates.clone())
         .with_half_mhe_learning_rates(args.half_mhe_learning_rates.clone())
+        .with_configurations(args.configurations.clone())
         .with_imbalance_class(args.imbalance_class)
         .with_imbalance_fractions(args.imbalance_fractions.clone())
         .with_reweighted_baseline(args.reweighted_baseline);

@@ -93,6 +93,11 @@ pub struct ExperimentConfig {
     /// `learning_rates`; empty: none.
     #[config(default = "Vec::new()")]
     pub half_mhe_learning_rates: Vec<f64>,
+    /// Only the configurations with these labels (e.g. `half-mhe lr 0.2`), with the baselines
+    /// they are compared with, in the experiment's order: a follow-up on fresh seeds of a few
+    /// configurations of a larger sweep; empty: every configuration.
+    #[config(default = "Vec::new()")]
+    pub configurations: Vec<String>,
     /// `imbalance`: the class thinned out of the training split.
     #[config(default = 0)]
     pub imbalance_class: usize,
@@ -139,7 +144,7 @@ impl ExperimentConfig {
     }
 
     /// An error naming an unknown power tag, a bad width, a depth of 0, a weight scale that is
-    /// not positive or a negative weight decay.
+    /// not positive, a negative weight decay or a configuration the experiment does not have.
     pub fn check(&self) -> Result<(), String> {
         let known: Vec<&str> = OFFICIAL_VARIANTS
             .iter()
@@ -192,6 +197,17 @@ impl ExperimentConfig {
             };
             imbalance.check()?;
         }
+        let all = self.all_settings();
+        if let Some(label) = self
+            .configurations
+            .iter()
+            .find(|label| !all.iter().any(|s| &s.label == *label))
+        {
+            let labels: Vec<&str> = all.iter().map(|s| s.label.as_str()).collect();
+            return Err(format!(
+                "no configuration `{label}` in this experiment: expected one of {labels:?}"
+            ));
+        }
         Ok(())
     }
 
@@ -219,8 +235,33 @@ impl ExperimentConfig {
             .collect()
     }
 
-    /// Every configuration of the experiment.
+    /// The configurations of the experiment: those [`configurations`](Self::configurations)
+    /// names and the baselines they are compared with ([`baseline_of`], followed to the
+    /// reference), or every one where it names none.
     pub fn settings(&self) -> Vec<Setting> {
+        let all = self.all_settings();
+        if self.configurations.is_empty() {
+            return all;
+        }
+        let mut kept: Vec<bool> = all
+            .iter()
+            .map(|s| self.configurations.contains(&s.label))
+            .collect();
+        let mut newly: Vec<usize> = (0..all.len()).filter(|&i| kept[i]).collect();
+        while let Some(index) = newly.pop() {
+            if let Some(baseline) = baseline_of(&all[index], &all).filter(|&b| !kept[b]) {
+                kept[baseline] = true;
+                newly.push(baseline);
+            }
+        }
+        all.into_iter()
+            .zip(kept)
+            .filter_map(|(setting, kept)| kept.then_some(setting))
+            .collect()
+    }
+
+    /// Every configuration of the experiment.
+    fn all_settings(&self) -> Vec<Setting> {
         let setting = |label: String, mhe, x, job: TrainJobConfig| Setting {
             label,
             mhe,
@@ -558,6 +599,54 @@ mod tests {
         assert_eq!(baseline_of("baseline lr 0.1"), Some("baseline"));
         assert_eq!(baseline_of("opt hidden"), Some("baseline"));
         assert_eq!(baseline_of("baseline"), None);
+    }
+
+    #[test]
+    fn named_configurations_run_with_their_baselines_and_keep_their_pairing() {
+        let tuned = config(ExperimentName::Controls)
+            .with_learning_rates(vec![0.1, 0.2, 0.4])
+            .with_half_mhe_learning_rates(vec![0.2]);
+        let follow_up = tuned
+            .clone()
+            .with_configurations(vec!["half-mhe lr 0.2".into(), "baseline lr 0.4".into()]);
+        let settings = follow_up.settings();
+        // Half-space MHE's baseline at 0.2 comes with it, and that baseline's, the reference.
+        assert_eq!(
+            labels(&settings),
+            [
+                "baseline",
+                "baseline lr 0.2",
+                "baseline lr 0.4",
+                "half-mhe lr 0.2"
+            ]
+        );
+        let pairs: Vec<Option<&str>> = settings
+            .iter()
+            .map(|s| baseline_of(s, &settings).map(|b| settings[b].label.as_str()))
+            .collect();
+        assert_eq!(
+            pairs,
+            [
+                None,
+                Some("baseline"),
+                Some("baseline"),
+                Some("baseline lr 0.2")
+            ]
+        );
+        // The same runs as the full sweep's, so finished ones are adopted from it.
+        let all = tuned.settings();
+        for setting in &settings {
+            let same = all.iter().find(|s| s.label == setting.label).unwrap();
+            let json = |job: &TrainJobConfig| serde_json::to_value(job).unwrap();
+            assert_eq!(json(&same.job), json(&setting.job), "{}", setting.label);
+        }
+        assert!(follow_up.check().is_ok());
+        let unknown = tuned.with_configurations(vec!["half-mhe lr 0.3".into()]);
+        let error = unknown.check().unwrap_err();
+        assert!(
+            error.contains("no configuration `half-mhe lr 0.3`"),
+            "{error}"
+        );
     }
 
     #[test]
