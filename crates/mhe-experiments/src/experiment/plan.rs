@@ -236,7 +236,7 @@ impl ExperimentConfig {
     }
 
     /// The configurations of the experiment: those [`configurations`](Self::configurations)
-    /// names and the baselines they are compared with ([`baseline_of`], followed to the
+    /// names and the baselines they are compared with (and those baselines' own, up to the
     /// reference), or every one where it names none.
     pub fn settings(&self) -> Vec<Setting> {
         let all = self.all_settings();
